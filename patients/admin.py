@@ -1,0 +1,33 @@
+from django.contrib import admin
+
+from patients.models import Patient, Treatment
+
+
+class TreatmentInline(admin.TabularInline):
+    model = Treatment
+    extra = 0
+    fields = ["performed_at", "practitioner", "depth_mm", "passes", "areas", "device"]
+    readonly_fields = fields
+    show_change_link = True
+    can_delete = False
+
+
+@admin.register(Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["last_name", "first_name", "clinic", "email", "phone", "skin_type"]
+    list_filter = ["clinic", "skin_type", "email_consent", "breakout_prone", "slow_healing"]
+    search_fields = ["first_name", "last_name", "email", "phone"]
+    readonly_fields = ["email_consent_at", "created_at", "updated_at"]
+    list_select_related = ["clinic"]
+    inlines = [TreatmentInline]
+
+
+@admin.register(Treatment)
+class TreatmentAdmin(admin.ModelAdmin):
+    list_display = ["performed_at", "patient", "clinic", "practitioner", "depth_mm", "passes"]
+    list_filter = ["clinic", "device", "performed_at"]
+    search_fields = ["patient__first_name", "patient__last_name", "patient__email"]
+    date_hierarchy = "performed_at"
+    autocomplete_fields = ["patient", "practitioner"]
+    list_select_related = ["patient", "clinic", "practitioner"]
+    readonly_fields = ["created_at", "updated_at"]

@@ -1,0 +1,173 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from clinic.models import Clinic, StaffRole
+from patients.models import (
+    MAX_DEPTH_MM,
+    MAX_PASSES,
+    MIN_DEPTH_MM,
+    MIN_PASSES,
+    USUAL_MAX_DEPTH_MM,
+    USUAL_MIN_DEPTH_MM,
+    Patient,
+    Treatment,
+    TreatmentArea,
+)
+
+# A treatment logged "now" on a device whose clock runs a little fast is still fine.
+FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = [
+            "first_name",
+            "last_name",
+            "email",
+            "phone",
+            "date_of_birth",
+            "skin_type",
+            "email_consent",
+            "breakout_prone",
+            "slow_healing",
+            "sensitive_skin",
+            "history_notes",
+        ]
+        widgets = {
+            "date_of_birth": forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+            "history_notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save patient"))
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data.get("date_of_birth")
+        if born and born > timezone.localdate():
+            raise forms.ValidationError("Date of birth cannot be in the future.", code="future")
+        return born
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("email_consent") and not cleaned.get("email"):
+            self.add_error(
+                "email",
+                forms.ValidationError(
+                    "Add an email address: reminders need one, and the patient agreed to them.",
+                    code="consent_without_email",
+                ),
+            )
+        return cleaned
+
+
+class TreatmentForm(forms.ModelForm):
+    areas = forms.MultipleChoiceField(
+        label="Treated areas",
+        choices=TreatmentArea.choices,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Choose at least one treated area."},
+    )
+    depth_mm = forms.DecimalField(
+        label="Needle depth (mm)",
+        max_digits=3,
+        decimal_places=2,
+        min_value=MIN_DEPTH_MM,
+        max_value=MAX_DEPTH_MM,
+        error_messages={
+            "min_value": f"Needle depth must be at least {MIN_DEPTH_MM} mm.",
+            "max_value": f"Needle depth must be at most {MAX_DEPTH_MM} mm.",
+        },
+        widget=forms.NumberInput(attrs={"step": "0.05"}),
+    )
+    passes = forms.IntegerField(
+        label="Number of passes",
+        min_value=MIN_PASSES,
+        max_value=MAX_PASSES,
+        error_messages={
+            "min_value": f"Passes must be between {MIN_PASSES} and {MAX_PASSES}.",
+            "max_value": f"Passes must be between {MIN_PASSES} and {MAX_PASSES}.",
+        },
+    )
+    performed_at = forms.DateTimeField(
+        label="Performed at",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the clinic's local time.",
+    )
+    confirm_unusual_depth = forms.BooleanField(
+        label="Confirm unusual depth",
+        required=False,
+        help_text=(
+            f"Needed when the depth is outside the usual professional range "
+            f"({USUAL_MIN_DEPTH_MM}–{USUAL_MAX_DEPTH_MM} mm)."
+        ),
+    )
+
+    class Meta:
+        model = Treatment
+        fields = [
+            "practitioner",
+            "performed_at",
+            "depth_mm",
+            "confirm_unusual_depth",
+            "passes",
+            "areas",
+            "device",
+            "products_applied",
+            "notes",
+        ]
+        widgets = {
+            "products_applied": forms.Textarea(attrs={"rows": 2}),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args: object, clinic: Clinic, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["practitioner"].queryset = (
+            get_user_model()
+            .objects.filter(
+                membership__clinic=clinic,
+                membership__role__in=[StaffRole.PRACTITIONER, StaffRole.CLINIC_ADMIN],
+                is_active=True,
+            )
+            .order_by("first_name", "last_name", "username")
+        )
+        self.fields["practitioner"].label_from_instance = lambda user: (
+            user.get_full_name() or user.username
+        )
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Save treatment"))
+
+    def clean_performed_at(self):
+        performed_at = self.cleaned_data["performed_at"]
+        if performed_at > timezone.now() + FUTURE_TOLERANCE:
+            raise forms.ValidationError(
+                "The treatment time cannot be in the future.", code="future"
+            )
+        return performed_at
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        depth: Decimal | None = cleaned.get("depth_mm")
+        unusual = depth is not None and not (USUAL_MIN_DEPTH_MM <= depth <= USUAL_MAX_DEPTH_MM)
+        if unusual and not cleaned.get("confirm_unusual_depth"):
+            self.add_error(
+                "depth_mm",
+                forms.ValidationError(
+                    "%(depth)s mm is outside the usual professional range "
+                    "(%(low)s–%(high)s mm). Tick “Confirm unusual depth” to save it.",
+                    code="unusual_depth",
+                    params={"depth": depth, "low": USUAL_MIN_DEPTH_MM, "high": USUAL_MAX_DEPTH_MM},
+                ),
+            )
+        return cleaned

@@ -1,0 +1,190 @@
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Upper
+
+from aftercare.inputs import AREAS, DEVICES
+from clinic.models import Clinic
+
+MIN_DEPTH_MM = Decimal("0.1")
+MAX_DEPTH_MM = Decimal("3.0")
+USUAL_MIN_DEPTH_MM = Decimal("0.5")
+USUAL_MAX_DEPTH_MM = Decimal("2.5")
+MIN_PASSES = 1
+MAX_PASSES = 10
+
+
+class SkinType(models.IntegerChoices):
+    """Fitzpatrick skin types."""
+
+    I = 1, "I – always burns, never tans"  # noqa: E741
+    II = 2, "II – usually burns, tans minimally"
+    III = 3, "III – sometimes burns, tans gradually"
+    IV = 4, "IV – burns minimally, tans well"
+    V = 5, "V – rarely burns, tans deeply"
+    VI = 6, "VI – never burns"
+
+
+class TreatmentArea(models.TextChoices):
+    FOREHEAD = "forehead", "Forehead"
+    PERIORBITAL = "periorbital", "Around the eyes (periorbital)"
+    CHEEKS = "cheeks", "Cheeks"
+    NOSE = "nose", "Nose"
+    PERIORAL = "perioral", "Around the mouth (perioral)"
+    CHIN_JAWLINE = "chin_jawline", "Chin and jawline"
+    NECK = "neck", "Neck"
+    DECOLLETAGE = "decolletage", "Décolletage"
+    HANDS = "hands", "Hands"
+    SCALP = "scalp", "Scalp"
+    BODY = "body", "Body areas"
+
+
+class Device(models.TextChoices):
+    PEN = "pen", "Automated microneedling pen"
+    ROLLER = "roller", "Derma roller"
+    STAMP = "stamp", "Derma stamp"
+    RF = "rf", "RF microneedling"
+
+
+assert tuple(TreatmentArea.values) == AREAS, "patients.TreatmentArea must match aftercare.inputs"
+assert tuple(Device.values) == DEVICES, "patients.Device must match aftercare.inputs"
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def search(self, text: str) -> PatientQuerySet:
+        query = Q()
+        for word in text.split():
+            query &= (
+                Q(first_name__icontains=word)
+                | Q(last_name__icontains=word)
+                | Q(email__icontains=word)
+                | Q(phone__icontains=word)
+            )
+        return self.filter(query)
+
+
+class Patient(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    first_name = models.CharField(max_length=100)
+    last_name = models.CharField(max_length=100)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    date_of_birth = models.DateField(null=True, blank=True)
+    skin_type = models.PositiveSmallIntegerField("Fitzpatrick skin type", choices=SkinType.choices)
+    email_consent = models.BooleanField(
+        "agrees to aftercare emails",
+        default=False,
+        help_text="Reminders are only emailed to patients with an email address who agreed.",
+    )
+    email_consent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    breakout_prone = models.BooleanField("breakout-prone skin", default=False)
+    slow_healing = models.BooleanField(
+        "condition that slows healing",
+        default=False,
+        help_text="For example diabetes, or a condition or medicine that slows skin healing.",
+    )
+    sensitive_skin = models.BooleanField("sensitive or reactive skin", default=False)
+    history_notes = models.TextField("other relevant history", blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["last_name", "first_name", "id"]
+        indexes = [models.Index(Upper("last_name"), "clinic", name="patient_clinic_last_name")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(skin_type__gte=1) & Q(skin_type__lte=6),
+                name="patient_skin_type_1_to_6",
+            ),
+            models.CheckConstraint(
+                condition=~Q(first_name="") & ~Q(last_name=""), name="patient_names_not_empty"
+            ),
+            # Consent is only meaningful with an address to send to and the moment it was given.
+            models.CheckConstraint(
+                condition=Q(email_consent=False)
+                | (~Q(email="") & Q(email_consent_at__isnull=False)),
+                name="patient_consent_needs_email_and_time",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def can_receive_reminders(self) -> bool:
+        return bool(self.email) and self.email_consent
+
+    def age_on(self, day: date) -> int | None:
+        if self.date_of_birth is None:
+            return None
+        born = self.date_of_birth
+        return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+    def history_flags(self) -> frozenset[str]:
+        flags = {
+            "breakout_prone": self.breakout_prone,
+            "slow_healing": self.slow_healing,
+            "sensitive_skin": self.sensitive_skin,
+        }
+        return frozenset(name for name, present in flags.items() if present)
+
+
+class Treatment(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="treatments")
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="treatments")
+    practitioner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="treatments"
+    )
+    performed_at = models.DateTimeField()
+    depth_mm = models.DecimalField("needle depth (mm)", max_digits=3, decimal_places=2)
+    passes = models.PositiveSmallIntegerField("number of passes")
+    areas = models.JSONField("treated areas", default=list)
+    device = models.CharField(max_length=20, choices=Device.choices)
+    products_applied = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-performed_at", "-id"]
+        indexes = [models.Index(fields=["clinic", "-performed_at"], name="treatment_clinic_recent")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(depth_mm__gte=MIN_DEPTH_MM) & Q(depth_mm__lte=MAX_DEPTH_MM),
+                name="treatment_depth_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(passes__gte=MIN_PASSES) & Q(passes__lte=MAX_PASSES),
+                name="treatment_passes_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(device__in=Device.values), name="treatment_device_valid"
+            ),
+            models.CheckConstraint(condition=~Q(areas=[]), name="treatment_has_an_area"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Treatment #{self.pk} for {self.patient}"
+
+    def clean(self) -> None:
+        unknown = sorted(set(self.areas or []) - set(TreatmentArea.values))
+        if unknown:
+            raise ValidationError(
+                {"areas": f"Unknown treated area: {', '.join(unknown)}."}, code="unknown_area"
+            )
+
+    def get_area_labels(self) -> list[str]:
+        labels = dict(TreatmentArea.choices)
+        return [labels.get(area, area) for area in self.areas]

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from clinic.models import Clinic, StaffMembership, StaffRole
+from patients.models import Patient, Treatment
+
+STAFF_PASSWORD = "correct-horse-battery-staple"
+
+
+class ClinicFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Clinic
+
+    name = factory.Sequence(lambda n: f"Clinic {n}")
+    timezone = "Europe/London"
+    phone = "+44 20 7946 0123"
+    email = factory.Sequence(lambda n: f"clinic{n}@example.com")
+    address = "1 High Street"
+    sender_name = factory.SelfAttribute("name")
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"staff{n}")
+    first_name = "Pat"
+    last_name = factory.Sequence(lambda n: f"Staff{n}")
+    email = factory.LazyAttribute(lambda user: f"{user.username}@example.com")
+    password = factory.django.Password(STAFF_PASSWORD)
+
+
+class StaffMembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = StaffMembership
+
+    user = factory.SubFactory(UserFactory)
+    clinic = factory.SubFactory(ClinicFactory)
+    role = StaffRole.PRACTITIONER
+
+
+class PatientFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Patient
+
+    clinic = factory.SubFactory(ClinicFactory)
+    first_name = "Jordan"
+    last_name = factory.Sequence(lambda n: f"Patient{n}")
+    email = factory.LazyAttribute(lambda p: f"{p.last_name.lower()}@example.com")
+    phone = "07700 900123"
+    skin_type = 3
+    email_consent = True
+    email_consent_at = factory.LazyFunction(timezone.now)
+
+
+class TreatmentFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Treatment
+
+    patient = factory.SubFactory(PatientFactory)
+    clinic = factory.SelfAttribute("patient.clinic")
+    practitioner = factory.SubFactory(UserFactory)
+    performed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
+    depth_mm = Decimal("1.0")
+    passes = 2
+    areas = factory.LazyFunction(lambda: ["cheeks"])
+    device = "pen"
