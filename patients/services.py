@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from aftercare.services import plan_create
 from clinic.models import Clinic
 from patients.models import Patient, Treatment
 
@@ -42,10 +43,11 @@ def patient_update(*, patient: Patient, now: datetime | None = None) -> Patient:
 def treatment_create(
     *, patient: Patient, practitioner: AbstractBaseUser, treatment: Treatment
 ) -> Treatment:
-    """Record a treatment session for `patient`, in the patient's clinic."""
+    """Record a treatment session for `patient`, in the patient's clinic, and plan its aftercare."""
     treatment.patient = patient
     treatment.clinic_id = patient.clinic_id
     treatment.practitioner = practitioner
     treatment.full_clean()
     treatment.save()
+    plan_create(treatment=treatment, created_by=practitioner)
     return treatment

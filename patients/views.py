@@ -6,6 +6,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
+from aftercare.display import plan_context
+from aftercare.planning import plan_from_dict
 from clinic.access import staff_required
 from patients.forms import PatientForm, TreatmentForm
 from patients.models import Patient, Treatment
@@ -87,4 +89,8 @@ def treatment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required
 def treatment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     treatment = _get_treatment(request, pk)
-    return render(request, "patients/treatment_detail.html", {"treatment": treatment})
+    plans = list(treatment.plans.select_related("created_by").order_by("-revision"))
+    context = {"treatment": treatment, "plans": plans, "stored_plan": plans[0] if plans else None}
+    if plans:
+        context.update(plan_context(plan_from_dict(plans[0].content)))
+    return render(request, "patients/treatment_detail.html", context)

@@ -1,0 +1,282 @@
+from __future__ import annotations
+
+import json
+
+from django.contrib import admin
+from django.contrib.admin.utils import unquote
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from aftercare import guidance as guidance_rows
+from aftercare.forms import FactIdsFormField, GuidanceItemAdminForm, PlanPreviewForm
+from aftercare.guidance import guidance_with, load_guidance
+from aftercare.inputs import Guidance
+from aftercare.models import (
+    AftercarePlan,
+    FactIdsField,
+    GuidanceItem,
+    GuidanceSnapshot,
+    IntensityFactor,
+    IntensityLevel,
+    RecoveryPhase,
+    ReminderMoment,
+    RestrictionRule,
+)
+from aftercare.planning import Plan, build_plan
+
+PREVIEW_CLINIC = {"clinic_name": "Your clinic", "phone": "your phone", "email": "your email"}
+
+
+def _sample_form(data: QueryDict | None = None, prefix: str | None = None) -> PlanPreviewForm:
+    """A bound preview form: the submitted facts, or the sample ones when none were sent."""
+    if data is None:
+        unbound = PlanPreviewForm(prefix=prefix, initial={"performed_on": timezone.localdate()})
+        data = QueryDict(mutable=True)
+        for name, field in unbound.fields.items():
+            value = unbound.get_initial_for_field(field, name)
+            if value is not None:
+                values = value if isinstance(value, list) else [value]
+                data.setlist(unbound.add_prefix(name), [str(v) for v in values])
+    return PlanPreviewForm(data, prefix=prefix)
+
+
+def _preview_plan(form: PlanPreviewForm, guidance: Guidance) -> Plan | None:
+    return build_plan(*form.facts(**PREVIEW_CLINIC), guidance) if form.is_valid() else None
+
+
+class GuidanceAdmin(admin.ModelAdmin):
+    """Shared by the guidance tables: fact ids as text, and "Preview" before saving.
+
+    Pressing "Preview" on a change form shows the plan the guidance would give
+    with the unsaved edit applied, for sample treatment facts; nothing is saved
+    until the admin presses "Save these changes" on that page.
+    """
+
+    formfield_overrides = {FactIdsField: {"form_class": FactIdsFormField}}
+    change_form_template = "admin/aftercare/guidance_change_form.html"
+    row_converter = None
+
+    @admin.display(description="Fact ids")
+    def facts(self, obj: object) -> str:
+        return ", ".join(obj.fact_ids)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_preview" in request.POST:
+            response = self._preview_unsaved(request, object_id)
+            if response is not None:
+                return response
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _preview_unsaved(self, request: HttpRequest, object_id: str | None) -> HttpResponse | None:
+        obj = self.get_object(request, unquote(object_id)) if object_id else None
+        allowed = (
+            self.has_change_permission(request, obj) if obj else self.has_add_permission(request)
+        )
+        if not allowed:
+            return None
+        form = self.get_form(request, obj, change=obj is not None)(request.POST, instance=obj)
+        if not form.is_valid():
+            return None  # the normal change view shows the errors (and saves nothing)
+        instance = form.save(commit=False)
+        pending = guidance_with(
+            load_guidance(),
+            row=type(self).row_converter(instance),
+            replacing=obj.key if obj else None,
+            active=getattr(instance, "is_active", True),
+        )
+        sample = _sample_form(request.POST if "_sample" in request.POST else None, "sample")
+        plan = _preview_plan(sample, pending)
+        kept = [
+            (name, value)
+            for name, values in request.POST.lists()
+            if name not in {"csrfmiddlewaretoken", "_preview", "_sample"}
+            and not name.startswith("sample-")
+            for value in values
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Preview: {instance}",
+            "opts": self.model._meta,
+            "plan": plan,
+            "sample_form": sample,
+            "pending_fields": kept,
+            "changed_key": instance.key,
+        }
+        return TemplateResponse(request, "admin/aftercare/preview_unsaved.html", context)
+
+
+@admin.register(RecoveryPhase)
+class RecoveryPhaseAdmin(GuidanceAdmin):
+    list_display = ["name", "key", "starts_after_hours", "ends_after_hours", "facts"]
+    search_fields = ["name", "summary", "key"]
+    row_converter = staticmethod(guidance_rows.phase_from_row)
+
+
+@admin.register(GuidanceItem)
+class GuidanceItemAdmin(GuidanceAdmin):
+    form = GuidanceItemAdminForm
+    list_display = [
+        "title",
+        "kind",
+        "starts_after_hours",
+        "ends_after_hours",
+        "conditions",
+        "facts",
+        "is_active",
+    ]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["title", "body", "key"]
+    row_converter = staticmethod(guidance_rows.item_from_row)
+    fieldsets = [
+        (None, {"fields": ["key", "kind", "title", "body", "fact_ids", "order", "is_active"]}),
+        (
+            "Timing (hours after the treatment)",
+            {"fields": ["starts_after_hours", "ends_after_hours"]},
+        ),
+        (
+            "Applies when (empty means any)",
+            {
+                "fields": [
+                    ("min_depth_mm", "max_depth_mm"),
+                    ("min_passes", "max_passes"),
+                    "min_intensity",
+                    "areas",
+                    "devices",
+                    "skin_types",
+                    ("min_age", "max_age"),
+                    "history",
+                    "seasons",
+                ]
+            },
+        ),
+    ]
+
+    @admin.display(description="Applies when")
+    def conditions(self, obj: GuidanceItem) -> str:
+        parts = []
+        if obj.min_depth_mm is not None or obj.max_depth_mm is not None:
+            parts.append(f"depth {obj.min_depth_mm or '…'}–{obj.max_depth_mm or '…'} mm")
+        if obj.min_passes is not None or obj.max_passes is not None:
+            parts.append(f"passes {obj.min_passes or '…'}–{obj.max_passes or '…'}")
+        if obj.min_intensity:
+            parts.append(f"intensity ≥ {obj.get_min_intensity_display()}")
+        for label, values in [
+            ("areas", obj.areas),
+            ("devices", obj.devices),
+            ("skin types", obj.skin_types),
+            ("history", obj.history),
+            ("seasons", obj.seasons),
+        ]:
+            if values:
+                parts.append(f"{label}: {', '.join(map(str, values))}")
+        if obj.min_age is not None or obj.max_age is not None:
+            parts.append(f"age {obj.min_age or '…'}–{obj.max_age or '…'}")
+        return "; ".join(parts) or "always"
+
+
+@admin.register(RestrictionRule)
+class RestrictionRuleAdmin(GuidanceAdmin):
+    list_display = [
+        "label",
+        "hours_light",
+        "hours_moderate",
+        "hours_intense",
+        "order",
+        "facts",
+        "is_active",
+    ]
+    list_editable = ["order", "is_active"]
+    search_fields = ["label", "body", "key"]
+    row_converter = staticmethod(guidance_rows.restriction_from_row)
+
+
+@admin.register(ReminderMoment)
+class ReminderMomentAdmin(GuidanceAdmin):
+    list_display = ["label", "offset_days", "min_intensity", "facts", "is_active"]
+    list_filter = ["min_intensity", "is_active"]
+    search_fields = ["label", "summary", "key"]
+    row_converter = staticmethod(guidance_rows.reminder_from_row)
+
+
+@admin.register(IntensityFactor)
+class IntensityFactorAdmin(admin.ModelAdmin):
+    list_display = ["factor", "threshold", "value", "points", "note"]
+    list_filter = ["factor"]
+    list_editable = ["points"]
+
+
+@admin.register(IntensityLevel)
+class IntensityLevelAdmin(admin.ModelAdmin):
+    list_display = ["rank", "label", "min_score", "downtime_hours"]
+    change_list_template = "admin/aftercare/intensity_change_list.html"
+
+    def get_urls(self):
+        preview = self.admin_site.admin_view(self.preview_view)
+        return [path("preview/", preview, name="aftercare_plan_preview"), *super().get_urls()]
+
+    def preview_view(self, request: HttpRequest) -> HttpResponse:
+        form = _sample_form(request.GET or None)
+        plan = _preview_plan(form, load_guidance())
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Preview a plan",
+            "opts": self.model._meta,
+            "form": form,
+            "plan": plan,
+        }
+        return TemplateResponse(request, "admin/aftercare/preview.html", context)
+
+
+@admin.register(GuidanceSnapshot)
+class GuidanceSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["fingerprint", "created_at"]
+    readonly_fields = ["fingerprint", "created_at", "pretty_data"]
+    exclude = ["data"]
+
+    @admin.display(description="Guidance")
+    def pretty_data(self, obj: GuidanceSnapshot) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.data, indent=2, ensure_ascii=False))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(AftercarePlan)
+class AftercarePlanAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "intensity", "created_at", "created_by", "superseded_at"]
+    list_filter = ["intensity", "created_at"]
+    search_fields = ["treatment__patient__last_name", "treatment__patient__email"]
+    list_select_related = ["treatment", "created_by"]
+    readonly_fields = [
+        "treatment_link",
+        "revision",
+        "intensity",
+        "guidance",
+        "created_at",
+        "created_by",
+        "superseded_at",
+        "superseded_by",
+        "pretty_content",
+    ]
+    exclude = ["content", "treatment"]
+
+    @admin.display(description="Treatment")
+    def treatment_link(self, obj: AftercarePlan) -> str:
+        url = reverse("patients:treatment_detail", args=[obj.treatment_id])
+        return format_html('<a href="{}">Treatment #{}</a>', url, obj.treatment_id)
+
+    @admin.display(description="Content shown")
+    def pretty_content(self, obj: AftercarePlan) -> str:
+        return format_html("<pre>{}</pre>", json.dumps(obj.content, indent=2, ensure_ascii=False))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

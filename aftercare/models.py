@@ -1,0 +1,291 @@
+"""Guidance that clinic admins edit, and the plans made from it.
+
+The guidance tables mirror the plain values in `aftercare.inputs`; the planner
+never sees these models (see `aftercare.guidance.load_guidance`).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+
+from aftercare.inputs import INTENSITY_FACTORS, ITEM_KINDS
+
+
+class IntensityRank(models.IntegerChoices):
+    LIGHT = 1, "Light"
+    MODERATE = 2, "Moderate"
+    INTENSE = 3, "Intense"
+
+
+class ItemKind(models.TextChoices):
+    EXPECT = "expect", "What to expect"
+    DO = "do", "What to do"
+    AVOID = "avoid", "What to avoid"
+    PRODUCT = "product", "Products that help"
+    WARNING = "warning", "Warning sign"
+
+
+class FactorKind(models.TextChoices):
+    DEPTH = "depth", "Needle depth at least (mm)"
+    PASSES = "passes", "Passes at least"
+    AREA_COUNT = "area_count", "Number of areas at least"
+    AREA = "area", "Treated area is"
+    DEVICE = "device", "Device is"
+
+
+assert tuple(ItemKind.values) == ITEM_KINDS
+assert set(FactorKind.values) == set(INTENSITY_FACTORS)
+
+
+class FactIdsField(models.JSONField):
+    """The CLINICAL_FACTS.md ids (e.g. ["H1", "R3"]) a piece of guidance rests on."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("default", list)
+        kwargs.setdefault("blank", True)
+        kwargs.setdefault("help_text", "Ids of the clinical facts this rests on, e.g. H1, R3.")
+        super().__init__(*args, **kwargs)
+
+
+class RecoveryPhase(models.Model):
+    key = models.SlugField(unique=True)
+    name = models.CharField(max_length=100)
+    summary = models.TextField(help_text="Markdown.")
+    starts_after_hours = models.PositiveIntegerField()
+    ends_after_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Empty: the phase has no end."
+    )
+    fact_ids = FactIdsField()
+
+    class Meta:
+        ordering = ["starts_after_hours", "key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_after_hours__isnull=True)
+                | Q(ends_after_hours__gt=F("starts_after_hours")),
+                name="phase_ends_after_it_starts",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class GuidanceItem(models.Model):
+    key = models.SlugField(unique=True)
+    kind = models.CharField(max_length=10, choices=ItemKind.choices)
+    title = models.CharField(max_length=200)
+    body = models.TextField(help_text="Markdown. HTML is removed when it is shown.")
+    starts_after_hours = models.PositiveIntegerField(
+        default=0, help_text="Hours after the treatment (24 = one day, 168 = one week)."
+    )
+    ends_after_hours = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Hours after the treatment; empty: no end."
+    )
+    order = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    # Conditions: empty means "any".
+    min_depth_mm = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    max_depth_mm = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
+    min_passes = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_passes = models.PositiveSmallIntegerField(null=True, blank=True)
+    min_intensity = models.PositiveSmallIntegerField(
+        choices=IntensityRank.choices, null=True, blank=True
+    )
+    areas = models.JSONField(default=list, blank=True, help_text="Applies if any is treated.")
+    devices = models.JSONField(default=list, blank=True)
+    skin_types = models.JSONField(default=list, blank=True)
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    max_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    history = models.JSONField(
+        default=list, blank=True, help_text="Applies if the patient has any of these."
+    )
+    seasons = models.JSONField(default=list, blank=True)
+    fact_ids = FactIdsField()
+
+    class Meta:
+        ordering = ["starts_after_hours", "order", "key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=ItemKind.values), name="guidance_item_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(ends_after_hours__isnull=True)
+                | Q(ends_after_hours__gt=F("starts_after_hours")),
+                name="guidance_item_ends_after_it_starts",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_depth_mm__isnull=True)
+                | Q(max_depth_mm__isnull=True)
+                | Q(max_depth_mm__gte=F("min_depth_mm")),
+                name="guidance_item_depth_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_passes__isnull=True)
+                | Q(max_passes__isnull=True)
+                | Q(max_passes__gte=F("min_passes")),
+                name="guidance_item_passes_range_ordered",
+            ),
+            models.CheckConstraint(
+                condition=Q(min_age__isnull=True)
+                | Q(max_age__isnull=True)
+                | Q(max_age__gte=F("min_age")),
+                name="guidance_item_age_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class RestrictionRule(models.Model):
+    """Something to avoid for a while. Its duration never shrinks as intensity grows."""
+
+    key = models.SlugField(unique=True)
+    label = models.CharField(max_length=100, help_text='Shown as "<label>: from Thursday 14:30".')
+    body = models.TextField(help_text="Markdown: what to avoid, why, and what to do instead.")
+    hours_light = models.PositiveIntegerField()
+    hours_moderate = models.PositiveIntegerField()
+    hours_intense = models.PositiveIntegerField()
+    order = models.PositiveIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+    fact_ids = FactIdsField()
+
+    class Meta:
+        ordering = ["order", "key"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(hours_moderate__gte=F("hours_light"))
+                & Q(hours_intense__gte=F("hours_moderate")),
+                name="restriction_hours_grow_with_intensity",
+                violation_error_message=(
+                    "A more intense treatment cannot have a shorter restriction: "
+                    "light ≤ moderate ≤ intense."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class ReminderMoment(models.Model):
+    key = models.SlugField(unique=True)
+    label = models.CharField(max_length=100)
+    summary = models.TextField(help_text="Markdown: what this email covers.")
+    offset_days = models.PositiveSmallIntegerField(help_text="0 sends right away.")
+    min_intensity = models.PositiveSmallIntegerField(
+        choices=IntensityRank.choices, default=IntensityRank.LIGHT
+    )
+    is_active = models.BooleanField(default=True)
+    fact_ids = FactIdsField()
+
+    class Meta:
+        ordering = ["offset_days", "key"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class IntensityFactor(models.Model):
+    """One row of the intensity table (see aftercare.inputs.IntensityFactor)."""
+
+    factor = models.CharField(max_length=12, choices=FactorKind.choices)
+    threshold = models.DecimalField(
+        max_digits=5, decimal_places=2, default=0, help_text="For depth, passes and area count."
+    )
+    value = models.CharField(
+        max_length=20, blank=True, help_text="For area and device: the area or device key."
+    )
+    points = models.PositiveSmallIntegerField()
+    note = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["factor", "threshold", "value"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["factor", "threshold", "value"], name="intensity_factor_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(factor__in=FactorKind.values), name="intensity_factor_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        subject = self.value or self.threshold
+        return f"{self.get_factor_display()} {subject}: {self.points} points"
+
+
+class IntensityLevel(models.Model):
+    rank = models.PositiveSmallIntegerField(choices=IntensityRank.choices, unique=True)
+    label = models.CharField(max_length=40)
+    min_score = models.PositiveSmallIntegerField()
+    downtime_hours = models.PositiveIntegerField(help_text="Expected visible downtime.")
+
+    class Meta:
+        ordering = ["rank"]
+
+    def __str__(self) -> str:
+        return f"{self.label} (score ≥ {self.min_score})"
+
+
+class GuidanceSnapshot(models.Model):
+    """A frozen copy of all guidance, kept so any plan can show what it was made from."""
+
+    fingerprint = models.CharField(max_length=64, unique=True)
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Guidance {self.fingerprint[:12]}"
+
+
+class AftercarePlan(models.Model):
+    """The plan a patient was given for one treatment, as it was shown.
+
+    `content` is the planner's output (aftercare.planning.plan_to_dict); it is
+    never recomputed, so later guidance edits do not change what was said.
+    Regenerating makes a new revision and supersedes the old one.
+    """
+
+    treatment = models.ForeignKey(
+        "patients.Treatment", on_delete=models.CASCADE, related_name="plans"
+    )
+    revision = models.PositiveIntegerField(default=1)
+    content = models.JSONField()
+    guidance = models.ForeignKey(GuidanceSnapshot, on_delete=models.PROTECT, related_name="plans")
+    intensity = models.PositiveSmallIntegerField(choices=IntensityRank.choices)
+    created_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    superseded_at = models.DateTimeField(null=True, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-revision"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["treatment", "revision"], name="aftercare_plan_revision_unique"
+            ),
+            # The plan a treatment's patient is following now: at most one per treatment.
+            models.UniqueConstraint(
+                fields=["treatment"],
+                condition=Q(superseded_at__isnull=True),
+                name="aftercare_plan_one_current_per_treatment",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Plan r{self.revision} for treatment #{self.treatment_id}"
+
+    @property
+    def is_current(self) -> bool:
+        return self.superseded_at is None

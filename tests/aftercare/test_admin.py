@@ -1,0 +1,197 @@
+from decimal import Decimal
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from aftercare.models import GuidanceItem, RestrictionRule
+from aftercare.services import plan_create
+from clinic.models import StaffRole
+from tests.factories import StaffMembershipFactory, TreatmentFactory
+
+pytestmark = pytest.mark.django_db
+PAYLOAD = "<script>alert('x')</script> <img src=x onerror=\"alert('y')\">"
+
+
+@pytest.fixture
+def admin_client(clinic) -> Client:
+    user = StaffMembershipFactory(
+        clinic=clinic, role=StaffRole.CLINIC_ADMIN, user__is_staff=True, user__is_superuser=True
+    ).user
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _restriction_form(rule: RestrictionRule, **changes) -> dict[str, object]:
+    data = {
+        "key": rule.key,
+        "label": rule.label,
+        "body": rule.body,
+        "hours_light": rule.hours_light,
+        "hours_moderate": rule.hours_moderate,
+        "hours_intense": rule.hours_intense,
+        "order": rule.order,
+        "is_active": "on",
+        "fact_ids": ", ".join(rule.fact_ids),
+    }
+    data.update(changes)
+    return data
+
+
+def _item_form(item: GuidanceItem, **changes) -> dict[str, object]:
+    data = {
+        "key": item.key,
+        "kind": item.kind,
+        "title": item.title,
+        "body": item.body,
+        "fact_ids": ", ".join(item.fact_ids),
+        "order": item.order,
+        "is_active": "on",
+        "starts_after_hours": item.starts_after_hours,
+        "ends_after_hours": item.ends_after_hours or "",
+    }
+    data.update(changes)
+    return data
+
+
+def _change_url(obj) -> str:
+    return reverse(f"admin:aftercare_{obj._meta.model_name}_change", args=[obj.pk])
+
+
+def test_editing_a_restriction_in_the_admin_changes_new_plans_only(admin_client, clinic):
+    treatment = TreatmentFactory(patient__clinic=clinic, depth_mm=Decimal("0.5"), passes=1)
+    old_plan = plan_create(treatment=treatment)
+    stored_before = old_plan.content
+    rule = RestrictionRule.objects.get(key="makeup")
+
+    response = admin_client.post(
+        _change_url(rule),
+        _restriction_form(rule, hours_light=96, hours_moderate=96, hours_intense=96),
+    )
+    assert response.status_code == 302
+
+    new_plan = plan_create(
+        treatment=TreatmentFactory(patient__clinic=clinic, depth_mm=Decimal("0.5"), passes=1)
+    )
+    old_plan.refresh_from_db()
+    assert old_plan.content == stored_before
+    makeup = next(r for r in new_plan.content["restrictions"] if r["key"] == "makeup")
+    assert makeup["hours"] == 96
+
+
+def test_the_admin_refuses_a_restriction_that_shrinks_with_intensity(admin_client):
+    rule = RestrictionRule.objects.get(key="makeup")
+    response = admin_client.post(_change_url(rule), _restriction_form(rule, hours_intense=1))
+    assert response.status_code == 200
+    assert "cannot have a shorter restriction" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.hours_intense != 1
+
+
+def test_the_admin_refuses_a_malformed_fact_id(admin_client):
+    rule = RestrictionRule.objects.get(key="makeup")
+    response = admin_client.post(_change_url(rule), _restriction_form(rule, fact_ids="R1, makeup"))
+    assert "Fact ids look like H1 or R3" in response.content.decode()
+
+
+def test_fact_ids_are_listed_for_admins(admin_client):
+    response = admin_client.get(reverse("admin:aftercare_guidanceitem_changelist"))
+    assert "Fact ids" in response.content.decode()
+    assert "W1" in response.content.decode()
+
+
+def test_an_admin_script_never_reaches_the_treatment_page_or_sheet(
+    admin_client, clinic, practitioner_client
+):
+    item = GuidanceItem.objects.filter(kind="warning").first()
+    admin_client.post(
+        _change_url(item),
+        _item_form(item, body=PAYLOAD, title="Watch for <b onmouseover=alert(1)>this</b>"),
+    )
+    plan = plan_create(treatment=TreatmentFactory(patient__clinic=clinic))
+    for url in [
+        reverse("patients:treatment_detail", args=[plan.treatment_id]),
+        reverse("aftercare:sheet", args=[plan.pk]),
+    ]:
+        page = practitioner_client.get(url).content.decode()
+        assert "<script>alert" not in page
+        assert "<img" not in page
+        assert "<b onmouseover" not in page
+
+
+def test_previewing_an_unsaved_change_shows_it_without_saving(admin_client):
+    rule = RestrictionRule.objects.get(key="makeup")
+    response = admin_client.post(
+        _change_url(rule),
+        _restriction_form(
+            rule,
+            label="Cosmetics",
+            hours_light=100,
+            hours_moderate=100,
+            hours_intense=100,
+            _preview="1",
+        ),
+    )
+    page = response.content.decode()
+    assert "Not saved yet" in page
+    assert "Cosmetics: from" in page
+    assert "(100 hours)" in page
+    rule.refresh_from_db()
+    assert rule.label != "Cosmetics"
+
+
+def test_the_preview_page_saves_the_change_when_asked(admin_client):
+    rule = RestrictionRule.objects.get(key="makeup")
+    response = admin_client.post(
+        _change_url(rule), _restriction_form(rule, label="Cosmetics", _save="Save", _sample="1")
+    )
+    assert response.status_code == 302
+    rule.refresh_from_db()
+    assert rule.label == "Cosmetics"
+
+
+def test_previewing_an_invalid_change_shows_the_errors_and_saves_nothing(admin_client):
+    rule = RestrictionRule.objects.get(key="makeup")
+    response = admin_client.post(
+        _change_url(rule), _restriction_form(rule, hours_intense=1, _preview="1")
+    )
+    assert "cannot have a shorter restriction" in response.content.decode()
+    rule.refresh_from_db()
+    assert rule.hours_intense != 1
+
+
+def test_the_plan_preview_page_shows_a_plan_for_sample_facts(admin_client):
+    response = admin_client.get(
+        reverse("admin:aftercare_plan_preview"),
+        {
+            "depth_mm": "1.5",
+            "passes": "3",
+            "areas": ["periorbital", "cheeks"],
+            "device": "pen",
+            "skin_type": "5",
+            "performed_on": "2027-01-15",
+            "performed_time": "10:00",
+            "timezone": "Australia/Sydney",
+        },
+    )
+    page = response.content.decode()
+    assert "Summer care" in page
+    assert "Makeup: from" in page
+
+
+def test_the_plan_preview_page_explains_a_bad_timezone(admin_client):
+    response = admin_client.get(
+        reverse("admin:aftercare_plan_preview"),
+        {
+            "depth_mm": "1.0",
+            "passes": "2",
+            "areas": ["cheeks"],
+            "device": "pen",
+            "skin_type": "2",
+            "performed_on": "2027-01-15",
+            "performed_time": "10:00",
+            "timezone": "Moon/Base",
+        },
+    )
+    assert "Moon/Base is not a known time zone." in response.content.decode()
