@@ -289,3 +289,116 @@ class AftercarePlan(models.Model):
     @property
     def is_current(self) -> bool:
         return self.superseded_at is None
+
+
+class ReminderStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+class Reminder(models.Model):
+    """One reminder email to send: the table is the queue (see aftercare.dispatch).
+
+    `next_attempt_at` is when the row is next due: its planned time, a retry time
+    after a temporary error, or, while `sending`, the end of the worker's lease
+    (so a row left behind by a crashed worker becomes due again by itself).
+    """
+
+    plan = models.ForeignKey(AftercarePlan, on_delete=models.CASCADE, related_name="reminders")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="reminders"
+    )
+    kind = models.SlugField(help_text="The reminder moment's key, e.g. day-3.")
+    label = models.CharField(max_length=100)
+    covers = models.TextField(help_text="Markdown: what this email covers.")
+    day_number = models.PositiveSmallIntegerField()
+    due_at = models.DateTimeField()
+    status = models.CharField(
+        max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    lease_token = models.UUIDField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    cancelled_reason = models.CharField(max_length=100, blank=True)
+    message_id = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["due_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["plan", "kind"], name="reminder_one_per_plan_kind"),
+            models.CheckConstraint(
+                condition=Q(status__in=ReminderStatus.values), name="reminder_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReminderStatus.SENT) | Q(sent_at__isnull=False),
+                name="reminder_sent_has_time",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=ReminderStatus.SENDING) | Q(lease_token__isnull=False),
+                name="reminder_sending_has_lease",
+            ),
+        ]
+        indexes = [
+            # Read by aftercare.dispatch.claim_due_reminders: the rows still to send,
+            # in due order. Sent, failed and cancelled rows stay out of the index.
+            models.Index(
+                fields=["next_attempt_at"],
+                name="reminder_due",
+                condition=Q(status__in=["pending", "sending"]),
+            ),
+            models.Index(fields=["patient", "due_at"], name="reminder_patient_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} for {self.patient} ({self.get_status_display()})"
+
+
+class SentMessage(models.Model):
+    """A copy of an email as it was sent, for the clinic's records.
+
+    The patient's link is masked in the copy: the token only ever lives in the
+    patient's mailbox.
+    """
+
+    reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="sent_messages")
+    message_id = models.CharField(max_length=200)
+    to = models.EmailField()
+    subject = models.CharField(max_length=200)
+    text_body = models.TextField()
+    html_body = models.TextField()
+    headers = models.JSONField(default=dict)
+    sent_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-sent_at"]
+
+    def __str__(self) -> str:
+        return f"{self.subject} to {self.to} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class PatientLink(models.Model):
+    """An emailed link to a patient's plan. Only a SHA-256 of its token is stored.
+
+    The token is an HMAC of `salt` under SECRET_KEY (like Django's password reset
+    tokens), so every email can carry the link without the database ever holding
+    it; rotating SECRET_KEY invalidates old links.
+    """
+
+    plan = models.ForeignKey(AftercarePlan, on_delete=models.CASCADE, related_name="links")
+    salt = models.CharField(max_length=64, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Link for plan #{self.plan_id}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -13,9 +14,12 @@ from aftercare.guidance import guidance_fingerprint, guidance_to_dict, load_guid
 from aftercare.inputs import ClinicFacts, Guidance, TreatmentFacts
 from aftercare.models import AftercarePlan, GuidanceSnapshot
 from aftercare.planning import Plan, build_plan, plan_from_dict, plan_to_dict
+from aftercare.reminders import reminders_cancel_for_plans, reminders_schedule
 from aftercare.seasons import hemisphere_for_timezone
 from clinic.models import Clinic
 from patients.models import Treatment
+
+logger = logging.getLogger(__name__)
 
 
 def clinic_facts(clinic: Clinic) -> ClinicFacts:
@@ -25,6 +29,7 @@ def clinic_facts(clinic: Clinic) -> ClinicFacts:
         email=clinic.email,
         timezone=clinic.timezone,
         hemisphere=hemisphere_for_timezone(clinic.timezone),
+        reminder_hour=clinic.reminder_hour,
     )
 
 
@@ -90,7 +95,20 @@ def plan_create(
         superseded_by=later[0] if later else None,
     )
     AftercarePlan.objects.filter(pk__in=replaced).update(superseded_by=new_plan)
+    reminders_cancel_for_plans(replaced, reason="superseded")
+    if reminders_schedule(plan=new_plan, now=now):
+        transaction.on_commit(lambda: _send_first_reminders(new_plan.pk))
     return new_plan
+
+
+def _send_first_reminders(plan_id: int) -> None:
+    from aftercare.tasks import send_plan_reminders_now
+
+    try:
+        send_plan_reminders_now.delay(plan_id)
+    except Exception:  # noqa: BLE001 - the broker being down must not fail the request
+        # Nothing is lost: the row is due, and the next beat tick sends it.
+        logger.warning("could not queue the first reminders of plan %s", plan_id, exc_info=True)
 
 
 def plan_for_display(plan: AftercarePlan) -> Plan:

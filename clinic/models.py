@@ -31,6 +31,9 @@ class Clinic(models.Model):
     sender_name = models.CharField(
         max_length=100, help_text="Shown as the sender of the clinic's reminder emails."
     )
+    reminder_hour = models.PositiveSmallIntegerField(
+        default=9, help_text="Local hour (8 to 20) at which reminder emails go out."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -39,6 +42,10 @@ class Clinic(models.Model):
             models.CheckConstraint(condition=~Q(name=""), name="clinic_name_not_empty"),
             models.CheckConstraint(condition=~Q(phone=""), name="clinic_phone_not_empty"),
             models.CheckConstraint(condition=~Q(timezone=""), name="clinic_timezone_not_empty"),
+            models.CheckConstraint(
+                condition=Q(reminder_hour__gte=8) & Q(reminder_hour__lte=20),
+                name="clinic_reminder_hour_daytime",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -9,6 +9,7 @@ terminal). With ENVIRONMENT=production the defaults that are only safe locally
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlparse
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -148,8 +149,24 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
 CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE = {
+    "dispatch-due-reminders": {
+        "task": "aftercare.tasks.dispatch_due_reminders",
+        "schedule": float(env_int("REMINDER_DISPATCH_INTERVAL", 60)),
+        # A tick that waited longer than one interval is replaced by the next one.
+        "options": {"expires": float(env_int("REMINDER_DISPATCH_INTERVAL", 60))},
+    },
+}
 CELERY_TIMEZONE = "UTC"
+
+# Reminder dispatch (aftercare.dispatch): the reminder table is the queue.
+REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 100)
+REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 120)
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 6)
+REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
+REMINDER_RETRY_MAX_SECONDS = env_int("REMINDER_RETRY_MAX_SECONDS", 1800)
+PATIENT_LINK_DAYS = env_int("PATIENT_LINK_DAYS", 180)
+MESSAGE_ID_DOMAIN = env_str("MESSAGE_ID_DOMAIN", urlparse(SITE_URL).hostname or "localhost")
 
 LOGGING = {
     "version": 1,

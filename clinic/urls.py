@@ -9,5 +9,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", include("patients.urls")),
     path("aftercare/", include("aftercare.urls")),
+    path("p/", include("aftercare.patient_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -88,3 +88,21 @@ def patient(clinic):
 @pytest.fixture
 def other_clinic_patient(db):
     return PatientFactory(clinic=ClinicFactory(name="Another Clinic"))
+
+
+@pytest.fixture
+def smtp_sink(settings):
+    """A running SMTP sink, with Django's email settings pointed at it."""
+    from tests.smtp_sink import SmtpSink
+
+    sink = SmtpSink().start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 5
+    yield sink
+    sink.stop()

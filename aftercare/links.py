@@ -1,0 +1,66 @@
+"""Unguessable, expiring, revocable links to a patient's plan."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from base64 import urlsafe_b64encode
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.urls import reverse
+
+from aftercare.models import AftercarePlan, PatientLink
+
+
+def token_for(link: PatientLink) -> str:
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"patient-link:{link.salt}".encode(), hashlib.sha256
+    ).digest()
+    return urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def link_issue(*, plan: AftercarePlan) -> PatientLink:
+    """A new link for `plan`, valid until PATIENT_LINK_DAYS after the treatment."""
+    salt = secrets.token_hex(32)
+    link = PatientLink(
+        plan=plan,
+        salt=salt,
+        expires_at=plan.treatment.performed_at + timedelta(days=settings.PATIENT_LINK_DAYS),
+    )
+    link.token_hash = hash_token(token_for(link))
+    link.save()
+    return link
+
+
+def link_current(*, plan: AftercarePlan, now: datetime) -> PatientLink:
+    """The plan's newest usable link, issuing one if there is none."""
+    link = (
+        PatientLink.objects.filter(plan=plan, revoked_at__isnull=True, expires_at__gt=now)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return link or link_issue(plan=plan)
+
+
+def link_url(link: PatientLink, name: str = "patient:plan") -> str:
+    return settings.SITE_URL + reverse(name, args=[token_for(link)])
+
+
+def link_for_token(token: str, *, now: datetime) -> PatientLink | None:
+    """The link a token opens, or None if it is unknown, expired or revoked."""
+    if not token or len(token) > 100:
+        return None
+    link = (
+        PatientLink.objects.select_related("plan__treatment__patient", "plan__treatment__clinic")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+    if link is None or link.revoked_at is not None or link.expires_at <= now:
+        return None
+    return link

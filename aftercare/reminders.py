@@ -1,0 +1,92 @@
+"""Turning a plan's reminder schedule into rows, and stopping them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from aftercare.models import AftercarePlan, Reminder, ReminderStatus
+from aftercare.planning import plan_from_dict
+from patients.models import Patient
+
+WAITING = [ReminderStatus.PENDING, ReminderStatus.FAILED]
+
+
+def new_message_id() -> str:
+    return f"<reminder-{uuid.uuid4().hex}@{settings.MESSAGE_ID_DOMAIN}>"
+
+
+def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
+    """Rows for the plan's reminders that are still worth sending.
+
+    Nothing is scheduled for a patient without an email address and consent.
+    Kinds already sent for this treatment (under an earlier revision) are not
+    sent again. A moment already past when the plan is made is skipped, except
+    the first one: a late-logged treatment still gets its welcome email now.
+    """
+    patient = plan.treatment.patient
+    if not patient.can_receive_reminders or not plan.is_current:
+        return []
+    already_sent = set(
+        Reminder.objects.filter(
+            plan__treatment_id=plan.treatment_id, status=ReminderStatus.SENT
+        ).values_list("kind", flat=True)
+    )
+    planned = plan_from_dict(plan.content).reminders
+    rows = []
+    for moment in planned:
+        first = moment.day_number == 0
+        if moment.key in already_sent or (moment.send_at < now and not first):
+            continue
+        due_at = max(moment.send_at, now) if first else moment.send_at
+        rows.append(
+            Reminder(
+                plan=plan,
+                patient=patient,
+                kind=moment.key,
+                label=moment.label,
+                covers=moment.summary_md,
+                day_number=moment.day_number,
+                due_at=due_at,
+                next_attempt_at=due_at,
+                message_id=new_message_id(),
+            )
+        )
+    return Reminder.objects.bulk_create(rows)
+
+
+def reminders_cancel_for_plans(plan_ids: Iterable[int], *, reason: str) -> int:
+    return Reminder.objects.filter(plan_id__in=list(plan_ids), status__in=WAITING).update(
+        status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None
+    )
+
+
+@transaction.atomic
+def reminders_stop_for_patient(*, patient: Patient, reason: str) -> int:
+    """Stop every future reminder of the patient and withdraw their email consent.
+
+    Rows already being sent are left to finish; the sender checks consent again
+    right before each message.
+    """
+    Patient.objects.filter(pk=patient.pk).update(email_consent=False, email_consent_at=None)
+    patient.email_consent = False
+    patient.email_consent_at = None
+    return Reminder.objects.filter(patient=patient, status__in=WAITING).update(
+        status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None
+    )
+
+
+def reminder_resend(*, reminder: Reminder, now: datetime | None = None) -> bool:
+    """Put a failed reminder back in the queue, due now. False if it was not failed."""
+    updated = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.FAILED).update(
+        status=ReminderStatus.PENDING,
+        next_attempt_at=now or timezone.now(),
+        attempts=0,
+        last_error="",
+    )
+    return updated == 1
