@@ -21,11 +21,15 @@ from aftercare.models import (
     GuidanceSnapshot,
     IntensityFactor,
     IntensityLevel,
+    PatientLink,
     RecoveryPhase,
+    Reminder,
     ReminderMoment,
     RestrictionRule,
+    SentMessage,
 )
 from aftercare.planning import Plan, build_plan
+from aftercare.reminders import reminder_resend
 
 PREVIEW_CLINIC = {"clinic_name": "Your clinic", "phone": "your phone", "email": "your email"}
 
@@ -279,4 +283,84 @@ class AftercarePlanAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class SentMessageInline(admin.TabularInline):
+    model = SentMessage
+    extra = 0
+    can_delete = False
+    fields = ["sent_at", "to", "subject", "message_id"]
+    readonly_fields = fields
+    show_change_link = True
+
+
+@admin.register(Reminder)
+class ReminderAdmin(admin.ModelAdmin):
+    list_display = ["label", "patient", "due_at", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status", "kind", "due_at"]
+    search_fields = ["patient__last_name", "patient__email", "message_id"]
+    list_select_related = ["patient"]
+    date_hierarchy = "due_at"
+    actions = ["resend_failed"]
+    inlines = [SentMessageInline]
+    readonly_fields = [
+        "plan",
+        "patient",
+        "kind",
+        "label",
+        "covers",
+        "day_number",
+        "due_at",
+        "status",
+        "attempts",
+        "next_attempt_at",
+        "lease_token",
+        "last_error",
+        "sent_at",
+        "cancelled_reason",
+        "message_id",
+        "created_at",
+    ]
+
+    @admin.action(description="Send the selected failed reminders again")
+    def resend_failed(self, request: HttpRequest, queryset) -> None:
+        resent = sum(reminder_resend(reminder=reminder) for reminder in queryset)
+        self.message_user(request, f"{resent} failed reminder(s) queued again.")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(SentMessage)
+class SentMessageAdmin(admin.ModelAdmin):
+    list_display = ["sent_at", "to", "subject", "message_id"]
+    search_fields = ["to", "message_id"]
+    date_hierarchy = "sent_at"
+    readonly_fields = [
+        "reminder",
+        "message_id",
+        "to",
+        "subject",
+        "text_body",
+        "html_body",
+        "headers",
+        "sent_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(PatientLink)
+class PatientLinkAdmin(admin.ModelAdmin):
+    list_display = ["plan", "created_at", "expires_at", "revoked_at"]
+    list_filter = ["revoked_at"]
+    exclude = ["salt", "token_hash"]
+    readonly_fields = ["plan", "created_at", "expires_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -63,8 +63,11 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
     treatments = patient.treatments.select_related("practitioner")
+    reminders = patient.reminders.prefetch_related("sent_messages").order_by("due_at", "id")
     return render(
-        request, "patients/patient_detail.html", {"patient": patient, "treatments": treatments}
+        request,
+        "patients/patient_detail.html",
+        {"patient": patient, "treatments": treatments, "reminders": reminders},
     )
 
 
