@@ -16,6 +16,7 @@ from aftercare.guidance import guidance_with, load_guidance
 from aftercare.inputs import Guidance
 from aftercare.models import (
     AftercarePlan,
+    ConcernReport,
     FactIdsField,
     GuidanceItem,
     GuidanceSnapshot,
@@ -361,6 +362,27 @@ class PatientLinkAdmin(admin.ModelAdmin):
     list_filter = ["revoked_at"]
     exclude = ["salt", "token_hash"]
     readonly_fields = ["plan", "created_at", "expires_at"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(ConcernReport)
+class ConcernReportAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "patient", "clinic", "is_red_flag", "handled_at"]
+    list_filter = ["is_red_flag", "clinic", ("handled_at", admin.EmptyFieldListFilter)]
+    search_fields = ["patient__last_name", "patient__email"]
+    list_select_related = ["patient", "clinic"]
+    readonly_fields = [
+        "plan",
+        "patient",
+        "clinic",
+        "symptoms",
+        "details",
+        "photo",
+        "is_red_flag",
+        "created_at",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

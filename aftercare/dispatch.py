@@ -171,7 +171,7 @@ def _plan_links(plan: AftercarePlan, now: datetime) -> tuple[Plan, str, str, str
         plan_from_dict(plan.content),
         token_for(link),
         link_url(link),
-        link_url(link, "patient:unsubscribe"),
+        link_url(link, "patient:one_click_unsubscribe"),
     )
 
 

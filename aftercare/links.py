@@ -45,11 +45,16 @@ def link_current(*, plan: AftercarePlan, now: datetime) -> PatientLink:
         .order_by("-created_at", "-id")
         .first()
     )
-    return link or link_issue(plan=plan)
+    if link is None:
+        return link_issue(plan=plan)
+    link.plan = plan
+    return link
 
 
-def link_url(link: PatientLink, name: str = "patient:plan") -> str:
-    return settings.SITE_URL + reverse(name, args=[token_for(link)])
+def link_url(link: PatientLink, name: str = "patient:open") -> str:
+    """The absolute URL of the link, from SITE_URL (never from a request's Host header)."""
+    clinic_slug = link.plan.treatment.clinic.slug
+    return settings.SITE_URL + reverse(name, args=[clinic_slug, token_for(link)])
 
 
 def link_for_token(token: str, *, now: datetime) -> PatientLink | None:
@@ -64,3 +69,10 @@ def link_for_token(token: str, *, now: datetime) -> PatientLink | None:
     if link is None or link.revoked_at is not None or link.expires_at <= now:
         return None
     return link
+
+
+def links_revoke(*, patient_id: int, now: datetime) -> int:
+    """Revoke every link to any of the patient's plans."""
+    return PatientLink.objects.filter(
+        plan__treatment__patient_id=patient_id, revoked_at__isnull=True
+    ).update(revoked_at=now)

@@ -7,6 +7,7 @@ never sees these models (see `aftercare.guidance.load_guidance`).
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 
@@ -402,3 +403,79 @@ class PatientLink(models.Model):
 
     def __str__(self) -> str:
         return f"Link for plan #{self.plan_id}"
+
+
+def private_storage() -> FileSystemStorage:
+    """Patient photos live outside any public URL; staff views serve them."""
+    return FileSystemStorage(location=settings.PRIVATE_MEDIA_ROOT, base_url=None)
+
+
+class Symptom(models.TextChoices):
+    REDNESS_PAST_72H = "redness_past_72h", "Redness or swelling still there after 3 days"
+    HEAT = "heat", "Skin that feels hot and very inflamed"
+    PUS = "pus", "Pus, yellow crusts or oozing"
+    SEVERE_PAIN = "severe_pain", "Severe or worsening pain"
+    RASH_ITCHING = "rash_itching", "A rash, hives or itching"
+    UNUSUAL_BRUISING = "unusual_bruising", "Bruising that is not fading"
+    BREAKOUTS = "breakouts", "Spots or breakouts"
+    PEELING = "peeling", "Peeling, flaking or dryness"
+    OTHER = "other", "Something else"
+
+
+# Signs of infection or allergy (CLINICAL_FACTS W1-W3): the patient is told to call now.
+RED_FLAG_SYMPTOMS = frozenset(
+    {
+        Symptom.REDNESS_PAST_72H,
+        Symptom.HEAT,
+        Symptom.PUS,
+        Symptom.SEVERE_PAIN,
+        Symptom.RASH_ITCHING,
+    }
+)
+
+
+class ConcernReport(models.Model):
+    """A patient's "something not right?" report, from their plan pages."""
+
+    plan = models.ForeignKey(AftercarePlan, on_delete=models.CASCADE, related_name="concerns")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="concerns"
+    )
+    clinic = models.ForeignKey("clinic.Clinic", on_delete=models.CASCADE, related_name="concerns")
+    symptoms = models.JSONField(default=list, blank=True)
+    details = models.TextField(blank=True)
+    photo = models.ImageField(upload_to="concerns/%Y/%m/", storage=private_storage, blank=True)
+    is_red_flag = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    handled_at = models.DateTimeField(null=True, blank=True)
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    handling_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-is_red_flag", "-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(symptoms=[]) | ~Q(details=""), name="concern_says_something"
+            ),
+        ]
+        indexes = [
+            # Staff's list of open reports, red flags first.
+            models.Index(
+                fields=["clinic", "-is_red_flag", "-created_at"],
+                name="concern_open_by_clinic",
+                condition=Q(handled_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Report from {self.patient} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.handled_at is None
+
+    def symptom_labels(self) -> list[str]:
+        labels = dict(Symptom.choices)
+        return [labels.get(symptom, symptom) for symptom in self.symptoms]

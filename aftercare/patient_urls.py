@@ -5,6 +5,16 @@ from aftercare import patient_views
 app_name = "patient"
 
 urlpatterns = [
-    path("<str:token>/", patient_views.plan_page, name="plan"),
-    path("<str:token>/unsubscribe/", patient_views.unsubscribe, name="unsubscribe"),
+    path("<slug:clinic_slug>/today/", patient_views.today, name="today"),
+    path("<slug:clinic_slug>/timeline/", patient_views.timeline, name="timeline"),
+    path("<slug:clinic_slug>/warning-signs/", patient_views.warning_signs, name="warning_signs"),
+    path("<slug:clinic_slug>/report/", patient_views.report, name="report"),
+    path("<slug:clinic_slug>/aftercare.ics", patient_views.calendar_file, name="calendar"),
+    path("<slug:clinic_slug>/unsubscribe/", patient_views.unsubscribe, name="unsubscribe"),
+    path("<slug:clinic_slug>/<str:token>/", patient_views.open_link, name="open"),
+    path(
+        "<slug:clinic_slug>/<str:token>/unsubscribe/",
+        patient_views.one_click_unsubscribe,
+        name="one_click_unsubscribe",
+    ),
 ]

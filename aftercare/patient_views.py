@@ -1,29 +1,45 @@
-"""Pages a patient opens from the link in their email. No login: the token is the key."""
+"""Pages a patient opens from the link in their email. No login: the link is the key.
+
+The emailed URL carries the token once: it is checked, the link is remembered
+in the session, and the browser is sent on to token-free pages (as Django's
+PasswordResetConfirmView does), so the token does not linger in history,
+Referer headers or access logs.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
-from aftercare.display import plan_context
+from aftercare import ratelimit
+from aftercare.calendar import plan_calendar
+from aftercare.concern_forms import ConcernReportForm
+from aftercare.concerns import concern_report_create
+from aftercare.display import KIND_HEADINGS, plan_context
 from aftercare.links import link_for_token
-from aftercare.planning import plan_from_dict
+from aftercare.models import PatientLink
+from aftercare.plan_cache import stored_plan
+from aftercare.planning import Plan
 from aftercare.reminders import reminders_stop_for_patient
+from clinic.models import Clinic
 
+SESSION_KEY = "patient_link_id"
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
     "X-Robots-Tag": "noindex, nofollow",
 }
+PatientView = Callable[..., HttpResponse]
 
 
-def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def private_page(view: PatientView) -> PatientView:
     """Patient pages are never cached, indexed or leaked through the Referer header."""
 
     @wraps(view)
@@ -36,44 +52,160 @@ def private_page(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
     return wrapper
 
 
-def _link_not_found(request: HttpRequest) -> HttpResponse:
+def _link_not_found(request: HttpRequest, clinic_slug: str, status: int = 404) -> HttpResponse:
     # The same page for wrong, expired and revoked links: it says nothing about
-    # whether the link ever belonged to anyone.
-    return render(request, "patient/link_not_found.html", status=404)
+    # whether the link ever belonged to anyone. The clinic is public knowledge.
+    clinic = Clinic.objects.filter(slug=clinic_slug).only("name", "phone").first()
+    template = "patient/too_many_attempts.html" if status == 429 else "patient/link_not_found.html"
+    return render(request, template, {"clinic": clinic}, status=status)
+
+
+def _valid_link(token: str, clinic_slug: str) -> PatientLink | None:
+    link = link_for_token(token, now=timezone.now())
+    if link is None or link.plan.treatment.clinic.slug != clinic_slug:
+        return None
+    return link
+
+
+def patient_page(view: PatientView) -> PatientView:
+    """Token-free patient pages: the link comes from the session, checked every time."""
+
+    @private_page
+    @wraps(view)
+    def wrapper(request: HttpRequest, clinic_slug: str, *args: object) -> HttpResponse:
+        link_id = request.session.get(SESSION_KEY)
+        link = None
+        if link_id is not None:
+            link = (
+                PatientLink.objects.select_related(
+                    "plan__treatment__clinic", "plan__treatment__patient"
+                )
+                .filter(
+                    pk=link_id,
+                    revoked_at__isnull=True,
+                    expires_at__gt=timezone.now(),
+                    plan__treatment__clinic__slug=clinic_slug,
+                )
+                .first()
+            )
+        if link is None:
+            return _link_not_found(request, clinic_slug)
+        return view(request, link, *args)
+
+    return wrapper
+
+
+def _page_context(link: PatientLink, plan: Plan, current: str) -> dict[str, object]:
+    now = timezone.now()
+    phase = plan.phase_at(now)
+    return {
+        "current": current,
+        "clinic": link.plan.treatment.clinic,
+        "patient": link.plan.treatment.patient,
+        "stored_plan": link.plan,
+        "plan": plan,
+        "now": now,
+        "day_number": plan.day_number_at(now),
+        "phase": phase,
+        "phase_key_today": phase.key if phase else "",
+        "active_restrictions": plan.restrictions_active_at(now),
+    }
 
 
 @private_page
-def plan_page(request: HttpRequest, token: str) -> HttpResponse:
-    now = timezone.now()
-    link = link_for_token(token, now=now)
+@require_http_methods(["GET"])
+def open_link(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
+    if ratelimit.is_blocked(request):
+        return _link_not_found(request, clinic_slug, status=429)
+    link = _valid_link(token, clinic_slug)
     if link is None:
-        return _link_not_found(request)
-    plan = plan_from_dict(link.plan.content)
-    context = plan_context(plan)
-    context.update(
-        {
-            "clinic": link.plan.treatment.clinic,
-            "patient": link.plan.treatment.patient,
-            "day_number": plan.day_number_at(now),
-            "today_items": [item for item in plan.items_active_at(now) if item.kind != "warning"],
-            "phase": plan.phase_at(now),
-            "active_restrictions": plan.restrictions_active_at(now),
-            "token": token,
-        }
+        ratelimit.record_failure(request)
+        return _link_not_found(request, clinic_slug)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = link.pk
+    request.session.set_expiry(link.expires_at)
+    return redirect("patient:today", clinic_slug=clinic_slug)
+
+
+@patient_page
+def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    plan = stored_plan(link.plan)
+    context = _page_context(link, plan, "today")
+    active = [item for item in plan.items_active_at(context["now"]) if item.kind != "warning"]
+    context["today_groups"] = [
+        (label, [item for item in active if item.kind == kind])
+        for kind, label in KIND_HEADINGS.items()
+        if any(item.kind == kind for item in active)
+    ]
+    return render(request, "patient/today.html", context)
+
+
+@patient_page
+def timeline(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    plan = stored_plan(link.plan)
+    context = _page_context(link, plan, "timeline")
+    context.update(plan_context(plan))
+    return render(request, "patient/timeline.html", context)
+
+
+@patient_page
+def warning_signs(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    context = _page_context(link, stored_plan(link.plan), "warning_signs")
+    return render(request, "patient/warning_signs.html", context)
+
+
+@patient_page
+def calendar_file(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    body = plan_calendar(
+        stored_plan(link.plan), plan_id=link.plan_id, domain=settings.MESSAGE_ID_DOMAIN
     )
-    return render(request, "patient/plan.html", context)
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="aftercare.ics"'
+    return response
+
+
+@patient_page
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    clinic = link.plan.treatment.clinic
+    if request.method == "POST":
+        reminders_stop_for_patient(patient=link.plan.treatment.patient, reason="unsubscribed")
+        return render(request, "patient/unsubscribed.html", {"clinic": clinic, "in_session": True})
+    return render(request, "patient/unsubscribe_confirm.html", {"clinic": clinic})
 
 
 @private_page
 @csrf_exempt  # RFC 8058: mail providers POST here with no cookies and no CSRF token
 @require_http_methods(["GET", "POST"])
-def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    link = link_for_token(token, now=timezone.now())
+def one_click_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
+    """The List-Unsubscribe URL: GET shows a confirm page, POST acts (idempotent)."""
+    if ratelimit.is_blocked(request):
+        return _link_not_found(request, clinic_slug, status=429)
+    link = _valid_link(token, clinic_slug)
     if link is None:
-        return _link_not_found(request)
-    patient = link.plan.treatment.patient
+        ratelimit.record_failure(request)
+        return _link_not_found(request, clinic_slug)
     clinic = link.plan.treatment.clinic
     if request.method == "POST":
-        reminders_stop_for_patient(patient=patient, reason="unsubscribed")
+        reminders_stop_for_patient(patient=link.plan.treatment.patient, reason="unsubscribed")
         return render(request, "patient/unsubscribed.html", {"clinic": clinic})
-    return render(request, "patient/unsubscribe_confirm.html", {"clinic": clinic, "token": token})
+    return render(request, "patient/unsubscribe_confirm.html", {"clinic": clinic})
+
+
+@patient_page
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    context = _page_context(link, stored_plan(link.plan), "report")
+    form = ConcernReportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        concern = concern_report_create(
+            link=link,
+            symptoms=form.cleaned_data["symptoms"],
+            details=form.cleaned_data["details"].strip(),
+            photo=form.cleaned_data["photo"],
+            now=context["now"],
+        )
+        context["concern"] = concern
+        return render(request, "patient/report_sent.html", context)
+    context["form"] = form
+    return render(request, "patient/report.html", context)

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from aftercare.links import link_issue, links_revoke
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus
 from aftercare.planning import plan_from_dict
 from patients.models import Patient
@@ -90,3 +91,39 @@ def reminder_resend(*, reminder: Reminder, now: datetime | None = None) -> bool:
         last_error="",
     )
     return updated == 1
+
+
+@transaction.atomic
+def link_reissue(*, patient: Patient, now: datetime) -> Reminder | None:
+    """Revoke the patient's links and email a new one, through the reminder queue.
+
+    None if the patient has no current plan or cannot receive emails.
+    """
+    plan = (
+        AftercarePlan.objects.filter(treatment__patient=patient, superseded_at__isnull=True)
+        .order_by("-treatment__performed_at")
+        .first()
+    )
+    if plan is None or not patient.can_receive_reminders:
+        return None
+    links_revoke(patient_id=patient.pk, now=now)
+    link_issue(plan=plan)
+    reminder = Reminder.objects.create(
+        plan=plan,
+        patient=patient,
+        kind=f"new-link-{now:%Y%m%d%H%M%S}",
+        label="Your new aftercare link",
+        covers="Here is a new link to your aftercare plan. Earlier links no longer work.",
+        day_number=max(plan_from_dict(plan.content).day_number_at(now), 0),
+        due_at=now,
+        next_attempt_at=now,
+        message_id=new_message_id(),
+    )
+    transaction.on_commit(lambda: _send_now(plan.pk))
+    return reminder
+
+
+def _send_now(plan_id: int) -> None:
+    from aftercare.services import queue_plan_reminders
+
+    queue_plan_reminders(plan_id)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from aftercare.guidance import guidance_fingerprint, guidance_to_dict, load_guidance
 from aftercare.inputs import ClinicFacts, Guidance, TreatmentFacts
 from aftercare.models import AftercarePlan, GuidanceSnapshot
-from aftercare.planning import Plan, build_plan, plan_from_dict, plan_to_dict
+from aftercare.planning import Plan, build_plan, plan_to_dict
 from aftercare.reminders import reminders_cancel_for_plans, reminders_schedule
 from aftercare.seasons import hemisphere_for_timezone
 from clinic.models import Clinic
@@ -97,11 +97,12 @@ def plan_create(
     AftercarePlan.objects.filter(pk__in=replaced).update(superseded_by=new_plan)
     reminders_cancel_for_plans(replaced, reason="superseded")
     if reminders_schedule(plan=new_plan, now=now):
-        transaction.on_commit(lambda: _send_first_reminders(new_plan.pk))
+        transaction.on_commit(lambda: queue_plan_reminders(new_plan.pk))
     return new_plan
 
 
-def _send_first_reminders(plan_id: int) -> None:
+def queue_plan_reminders(plan_id: int) -> None:
+    """Ask a worker to send the plan's due reminders now instead of at the next tick."""
     from aftercare.tasks import send_plan_reminders_now
 
     try:
@@ -109,10 +110,6 @@ def _send_first_reminders(plan_id: int) -> None:
     except Exception:  # noqa: BLE001 - the broker being down must not fail the request
         # Nothing is lost: the row is due, and the next beat tick sends it.
         logger.warning("could not queue the first reminders of plan %s", plan_id, exc_info=True)
-
-
-def plan_for_display(plan: AftercarePlan) -> Plan:
-    return plan_from_dict(plan.content)
 
 
 def _snapshot(guidance: Guidance) -> GuidanceSnapshot:

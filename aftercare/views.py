@@ -1,13 +1,16 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
 
-from aftercare import reminders
+from aftercare import concerns, reminders
+from aftercare.concern_forms import HandleConcernForm
 from aftercare.display import plan_context
-from aftercare.models import AftercarePlan, Reminder, SentMessage
+from aftercare.links import links_revoke
+from aftercare.models import AftercarePlan, ConcernReport, Reminder, SentMessage
 from aftercare.planning import plan_from_dict
 from aftercare.services import plan_create
 from clinic.access import staff_required
@@ -82,3 +85,75 @@ def sent_message_detail(request: HttpRequest, pk: int) -> HttpResponse:
         reminder__patient__clinic=request.membership.clinic,
     )
     return render(request, "aftercare/sent_message.html", {"sent": sent})
+
+
+def _get_concern(request: HttpRequest, pk: int) -> ConcernReport:
+    return get_object_or_404(
+        ConcernReport.objects.select_related("patient", "handled_by"),
+        pk=pk,
+        clinic=request.membership.clinic,
+    )
+
+
+@staff_required
+def concern_list(request: HttpRequest) -> HttpResponse:
+    reports = ConcernReport.objects.filter(clinic=request.membership.clinic).select_related(
+        "patient"
+    )
+    context = {
+        "open_reports": reports.filter(handled_at__isnull=True),
+        "handled_reports": reports.filter(handled_at__isnull=False).order_by("-handled_at")[:20],
+    }
+    return render(request, "aftercare/concern_list.html", context)
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
+def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_concern(request, pk)
+    form = HandleConcernForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if concerns.concern_mark_handled(
+            report=report, user=request.user, note=form.cleaned_data["note"], now=timezone.now()
+        ):
+            messages.success(request, "Report marked as handled.")
+        else:
+            messages.info(request, "Someone had already marked this report as handled.")
+        return redirect("aftercare:concern_list")
+    return render(request, "aftercare/concern_detail.html", {"report": report, "form": form})
+
+
+@staff_required
+def concern_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_concern(request, pk)
+    if not report.photo:
+        raise Http404("No photo")
+    response = FileResponse(report.photo.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_required
+@require_POST
+def patient_links_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    revoked = links_revoke(patient_id=patient.pk, now=timezone.now())
+    messages.success(
+        request, f"{revoked} link(s) revoked: they now show a 'link does not work' page."
+    )
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@staff_required
+@require_POST
+def patient_link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    if reminders.link_reissue(patient=patient, now=timezone.now()) is None:
+        messages.error(
+            request,
+            "No new link was sent: the patient needs a current plan, an email address and "
+            "their agreement to emails.",
+        )
+    else:
+        messages.success(request, "Earlier links revoked; a new link is on its way by email.")
+    return redirect("patients:detail", pk=patient.pk)

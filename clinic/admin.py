@@ -14,6 +14,7 @@ class ClinicAdmin(admin.ModelAdmin):
     list_display = ["name", "timezone", "phone", "email", "created_at"]
     list_filter = ["timezone"]
     search_fields = ["name", "email", "phone"]
+    prepopulated_fields = {"slug": ["name"]}
     inlines = [StaffMembershipInline]
 
 

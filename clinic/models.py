@@ -19,6 +19,9 @@ def validate_timezone(value: str) -> None:
 
 class Clinic(models.Model):
     name = models.CharField(max_length=200)
+    slug = models.SlugField(
+        unique=True, help_text="Short name used in patients' links, e.g. harbour-lane."
+    )
     timezone = models.CharField(
         max_length=64,
         default="Europe/London",

@@ -60,6 +60,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic.middleware.ClinicTimezoneMiddleware",
+    "clinic.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "clinic.urls"
@@ -166,13 +167,35 @@ REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 6)
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
 REMINDER_RETRY_MAX_SECONDS = env_int("REMINDER_RETRY_MAX_SECONDS", 1800)
 PATIENT_LINK_DAYS = env_int("PATIENT_LINK_DAYS", 180)
+PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private-media")))
+CONCERN_PHOTO_MAX_BYTES = env_int("CONCERN_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
 MESSAGE_ID_DOMAIN = env_str("MESSAGE_ID_DOMAIN", urlparse(SITE_URL).hostname or "localhost")
+
+# Rate limit on bad patient links, per client address (aftercare.ratelimit).
+PATIENT_LINK_FAILURE_LIMIT = env_int("PATIENT_LINK_FAILURE_LIMIT", 20)
+PATIENT_LINK_FAILURE_WINDOW_SECONDS = env_int("PATIENT_LINK_FAILURE_WINDOW_SECONDS", 600)
+# A shared cache (e.g. redis://host:6379/1) makes the rate limit hold across processes.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_tokens": {"()": "clinic.logging.RedactPatientTokens"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_tokens"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.server": {"level": "WARNING"}},
 }

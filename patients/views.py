@@ -7,6 +7,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
 from aftercare.display import plan_context
+from aftercare.models import PatientLink
 from aftercare.planning import plan_from_dict
 from clinic.access import staff_required
 from patients.forms import PatientForm, TreatmentForm
@@ -64,10 +65,17 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
     treatments = patient.treatments.select_related("practitioner")
     reminders = patient.reminders.prefetch_related("sent_messages").order_by("due_at", "id")
+    links = PatientLink.objects.filter(plan__treatment__patient=patient).order_by("-created_at")
     return render(
         request,
         "patients/patient_detail.html",
-        {"patient": patient, "treatments": treatments, "reminders": reminders},
+        {
+            "patient": patient,
+            "treatments": treatments,
+            "reminders": reminders,
+            "links": links[:5],
+            "now": timezone.now(),
+        },
     )
 
 

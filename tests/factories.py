@@ -18,6 +18,7 @@ class ClinicFactory(factory.django.DjangoModelFactory):
         model = Clinic
 
     name = factory.Sequence(lambda n: f"Clinic {n}")
+    slug = factory.Sequence(lambda n: f"clinic-{n}")
     timezone = "Europe/London"
     phone = "+44 20 7946 0123"
     email = factory.Sequence(lambda n: f"clinic{n}@example.com")

@@ -42,6 +42,7 @@ class Command(BaseCommand):
         clinic, _ = Clinic.objects.get_or_create(
             name=DEMO_CLINIC,
             defaults={
+                "slug": "harbour-lane",
                 "timezone": "Europe/London",
                 "phone": "+44 20 7946 0000",
                 "email": "hello@harbourlane.example",
