@@ -110,12 +110,18 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
                     lease_token=None,
                 )
                 continue
-            if reminder.plan_id not in plans:
-                plans[reminder.plan_id] = _plan_links(reminder.plan, clock())
-            plan, token, plan_url, unsubscribe_url = plans[reminder.plan_id]
-            rendered = reminder_email(
-                reminder, plan=plan, plan_url=plan_url, unsubscribe_url=unsubscribe_url
-            )
+            try:
+                if reminder.plan_id not in plans:
+                    plans[reminder.plan_id] = _plan_links(reminder.plan, clock())
+                plan, token, plan_url, unsubscribe_url = plans[reminder.plan_id]
+                rendered = reminder_email(
+                    reminder, plan=plan, plan_url=plan_url, unsubscribe_url=unsubscribe_url
+                )
+            except Exception as error:  # noqa: BLE001 - one bad row must not hold up the rest
+                logger.exception("reminder %s: cannot build its email", reminder.pk)
+                problem = TransportError(f"cannot build the email: {error!r}", permanent=True)
+                _record_failure(reminder, claim, problem, clock(), result)
+                continue
             try:
                 transport.send(rendered.message)
             except TransportError as error:

@@ -40,15 +40,13 @@ def link_issue(*, plan: AftercarePlan) -> PatientLink:
 
 def link_current(*, plan: AftercarePlan, now: datetime) -> PatientLink:
     """The plan's newest usable link, issuing one if there is none."""
-    link = (
-        PatientLink.objects.filter(plan=plan, revoked_at__isnull=True, expires_at__gt=now)
-        .order_by("-created_at", "-id")
-        .first()
-    )
-    if link is None:
-        return link_issue(plan=plan)
-    link.plan = plan
-    return link
+    links = PatientLink.objects.filter(plan=plan, revoked_at__isnull=True, expires_at__gt=now)
+    for link in links.order_by("-created_at", "-id"):
+        # A link made under an earlier SECRET_KEY can no longer be put in an email.
+        if hmac.compare_digest(link.token_hash, hash_token(token_for(link))):
+            link.plan = plan
+            return link
+    return link_issue(plan=plan)
 
 
 def link_url(link: PatientLink, name: str = "patient:open") -> str:
@@ -67,6 +65,9 @@ def link_for_token(token: str, *, now: datetime) -> PatientLink | None:
         .first()
     )
     if link is None or link.revoked_at is not None or link.expires_at <= now:
+        return None
+    # The token must still be this link's HMAC under the current SECRET_KEY.
+    if not hmac.compare_digest(token_for(link), token):
         return None
     return link
 

@@ -111,7 +111,7 @@ def link_reissue(*, patient: Patient, now: datetime) -> Reminder | None:
     reminder = Reminder.objects.create(
         plan=plan,
         patient=patient,
-        kind=f"new-link-{now:%Y%m%d%H%M%S}",
+        kind=f"new-link-{uuid.uuid4().hex[:12]}",
         label="Your new aftercare link",
         covers="Here is a new link to your aftercare plan. Earlier links no longer work.",
         day_number=max(plan_from_dict(plan.content).day_number_at(now), 0),

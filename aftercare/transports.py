@@ -56,6 +56,9 @@ class EmailTransport:
             raise TransportError(
                 f"{error.smtp_code} {error.smtp_error!r}", permanent=error.smtp_code >= 500
             ) from error
+        except ValueError as error:
+            # Django refuses a malformed address or header (BadHeaderError): no retry helps.
+            raise TransportError(f"invalid message: {error}", permanent=True) from error
         except (TimeoutError, OSError, smtplib.SMTPException) as error:
             self._reset()
             raise TransportError(
