@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import IntegrityError
 
 from aftercare.dispatch import dispatch_due
 from aftercare.links import link_current, link_for_token, token_for
