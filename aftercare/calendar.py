@@ -25,7 +25,7 @@ def plan_calendar(plan: Plan, *, plan_id: int, domain: str) -> bytes:
                 uid=f"plan-{plan_id}-restriction-{restriction.key}@{domain}",
                 summary=f"{restriction.label}: allowed again",
                 description=(
-                    f"From now on, {restriction.label.lower()} is fine again. "
+                    f"{restriction.label}: fine again from now on. "
                     f"Questions? Call {plan.clinic.name} on {plan.clinic.phone}."
                 ),
                 start=restriction.ends_at,
@@ -43,6 +43,8 @@ def plan_calendar(plan: Plan, *, plan_id: int, domain: str) -> bytes:
                 stamp=stamp,
             )
         )
+    # DTSTART carries TZID=<the clinic's zone>: RFC 5545 wants its VTIMEZONE too.
+    calendar.add_missing_timezones()
     return calendar.to_ical()
 
 

@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from aftercare.emails import masked, reminder_email
+from aftercare.emails import RenderedEmail, masked, reminder_email
 from aftercare.links import link_current, link_url, token_for
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus, SentMessage
 from aftercare.planning import Plan, plan_from_dict
@@ -34,6 +34,7 @@ DUE = [ReminderStatus.PENDING, ReminderStatus.SENDING]
 class Claim:
     lease_token: uuid.UUID
     ids: tuple[int, ...]
+    lease_expires_at: datetime
 
 
 @dataclass
@@ -69,6 +70,7 @@ def claim_due_reminders(
     (their worker died). Uses the partial index Reminder.reminder_due.
     """
     lease_token = uuid.uuid4()
+    lease_expires_at = now + timedelta(seconds=lease_seconds)
     with transaction.atomic():
         due = Reminder.objects.filter(status__in=DUE, next_attempt_at__lte=now)
         if plan_id is not None:
@@ -82,10 +84,10 @@ def claim_due_reminders(
             Reminder.objects.filter(id__in=ids).update(
                 status=ReminderStatus.SENDING,
                 lease_token=lease_token,
-                next_attempt_at=now + timedelta(seconds=lease_seconds),
+                next_attempt_at=lease_expires_at,
                 attempts=F("attempts") + 1,
             )
-    return Claim(lease_token=lease_token, ids=tuple(ids))
+    return Claim(lease_token=lease_token, ids=tuple(ids), lease_expires_at=lease_expires_at)
 
 
 def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
@@ -122,28 +124,39 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
                 problem = TransportError(f"cannot build the email: {error!r}", permanent=True)
                 _record_failure(reminder, claim, problem, clock(), result)
                 continue
+            if clock() >= claim.lease_expires_at:
+                # Past the lease another worker may own these rows: leave the rest to it.
+                break
             try:
                 transport.send(rendered.message)
             except TransportError as error:
                 _record_failure(reminder, claim, error, clock(), result)
                 continue
             sent_at = clock()
-            _finish(reminder, claim, status=ReminderStatus.SENT, sent_at=sent_at, last_error="")
-            SentMessage.objects.create(
-                reminder=reminder,
-                message_id=reminder.message_id,
-                to=reminder.patient.email,
-                subject=rendered.message.subject,
-                text_body=masked(rendered.text, token),
-                html_body=masked(rendered.html, token),
-                headers={
-                    key: masked(str(value), token)
-                    for key, value in rendered.message.extra_headers.items()
-                },
-                sent_at=sent_at,
-            )
+            with transaction.atomic():
+                # The row and the clinic's copy of what was sent are written together.
+                if not _finish(
+                    reminder, claim, status=ReminderStatus.SENT, sent_at=sent_at, last_error=""
+                ):
+                    logger.warning("reminder %s was sent after its lease ran out", reminder.pk)
+                _keep_copy(reminder, rendered, token, sent_at)
             result.sent += 1
     return result
+
+
+def _keep_copy(reminder: Reminder, rendered: RenderedEmail, token: str, sent_at: datetime) -> None:
+    SentMessage.objects.create(
+        reminder=reminder,
+        message_id=reminder.message_id,
+        to=reminder.patient.email,
+        subject=rendered.message.subject,
+        text_body=masked(rendered.text, token),
+        html_body=masked(rendered.html, token),
+        headers={
+            key: masked(str(value), token) for key, value in rendered.message.extra_headers.items()
+        },
+        sent_at=sent_at,
+    )
 
 
 def dispatch_due(

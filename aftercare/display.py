@@ -19,7 +19,8 @@ KIND_HEADINGS = {
 class DayView:
     day: PlannedDay
     phase: PlannedPhase | None
-    items: tuple[PlannedItem, ...]
+    items: tuple[PlannedItem, ...]  # everything that applies that day
+    new_items: tuple[PlannedItem, ...]  # what starts that day
     restrictions_ending: tuple[PlannedRestriction, ...]
 
 
@@ -55,11 +56,17 @@ def plan_context(plan: Plan) -> dict[str, object]:
     items = {item.key: item for item in plan.items}
     phases = {phase.key: phase for phase in plan.phases}
     restrictions = {restriction.key: restriction for restriction in plan.restrictions}
+    starts_on = {item.key: plan.day_number_at(item.starts_at) for item in plan.items}
     days = [
         DayView(
             day=day,
             phase=phases.get(day.phase_key),
             items=tuple(items[key] for key in day.item_keys if items[key].kind != "warning"),
+            new_items=tuple(
+                items[key]
+                for key in day.item_keys
+                if items[key].kind != "warning" and starts_on[key] == day.number
+            ),
             restrictions_ending=tuple(restrictions[key] for key in day.restriction_keys_ending),
         )
         for day in plan.days

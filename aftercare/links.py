@@ -13,6 +13,8 @@ from django.urls import reverse
 
 from aftercare.models import AftercarePlan, PatientLink
 
+MIN_FRESH_LINK = timedelta(days=7)
+
 
 def token_for(link: PatientLink) -> str:
     digest = hmac.new(
@@ -25,14 +27,16 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def link_issue(*, plan: AftercarePlan) -> PatientLink:
-    """A new link for `plan`, valid until PATIENT_LINK_DAYS after the treatment."""
-    salt = secrets.token_hex(32)
-    link = PatientLink(
-        plan=plan,
-        salt=salt,
-        expires_at=plan.treatment.performed_at + timedelta(days=settings.PATIENT_LINK_DAYS),
-    )
+def link_issue(*, plan: AftercarePlan, sending_at: datetime | None = None) -> PatientLink:
+    """A new link for `plan`, valid until PATIENT_LINK_DAYS after the treatment.
+
+    A link issued for an email sent after that (PATIENT_LINK_DAYS shorter than the
+    reminder schedule) works for MIN_FRESH_LINK instead of arriving dead.
+    """
+    expires_at = plan.treatment.performed_at + timedelta(days=settings.PATIENT_LINK_DAYS)
+    if sending_at is not None and sending_at >= expires_at:
+        expires_at = sending_at + MIN_FRESH_LINK
+    link = PatientLink(plan=plan, salt=secrets.token_hex(32), expires_at=expires_at)
     link.token_hash = hash_token(token_for(link))
     link.save()
     return link
@@ -46,7 +50,7 @@ def link_current(*, plan: AftercarePlan, now: datetime) -> PatientLink:
         if hmac.compare_digest(link.token_hash, hash_token(token_for(link))):
             link.plan = plan
             return link
-    return link_issue(plan=plan)
+    return link_issue(plan=plan, sending_at=now)
 
 
 def link_url(link: PatientLink, name: str = "patient:open") -> str:

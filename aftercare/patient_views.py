@@ -15,6 +15,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
@@ -67,9 +68,28 @@ def _valid_link(token: str, clinic_slug: str) -> PatientLink | None:
     return link
 
 
-def patient_page(view: PatientView) -> PatientView:
-    """Token-free patient pages: the link comes from the session, checked every time."""
+def form_token(request: HttpRequest) -> str:
+    """A per-session secret the patient forms carry, in place of Django's CSRF check.
 
+    With Referrer-Policy: no-referrer, browsers send "Origin: null" on form posts,
+    which Django's CSRF middleware always refuses. This token (bound to the
+    session, which a cross-site page can neither read nor, with SameSite=Lax,
+    send on a POST) gives the same protection.
+    """
+    return form_token_for_session(request.session.session_key or "")
+
+
+def form_token_for_session(session_key: str) -> str:
+    return salted_hmac("patient-form", session_key).hexdigest()
+
+
+def patient_page(view: PatientView) -> PatientView:
+    """Token-free patient pages: the link comes from the session, checked every time.
+
+    POSTs must carry `form_token`; the view is exempt from Django's CSRF check.
+    """
+
+    @csrf_exempt
     @private_page
     @wraps(view)
     def wrapper(request: HttpRequest, clinic_slug: str, *args: object) -> HttpResponse:
@@ -90,16 +110,24 @@ def patient_page(view: PatientView) -> PatientView:
             )
         if link is None:
             return _link_not_found(request, clinic_slug)
+        if request.method == "POST" and not constant_time_compare(
+            request.POST.get("form_token", ""), form_token(request)
+        ):
+            context = {"clinic": link.plan.treatment.clinic}
+            return render(request, "patient/form_expired.html", context, status=403)
         return view(request, link, *args)
 
     return wrapper
 
 
-def _page_context(link: PatientLink, plan: Plan, current: str) -> dict[str, object]:
+def _page_context(
+    request: HttpRequest, link: PatientLink, plan: Plan, current: str
+) -> dict[str, object]:
     now = timezone.now()
     phase = plan.phase_at(now)
     return {
         "current": current,
+        "form_token": form_token(request),
         "clinic": link.plan.treatment.clinic,
         "patient": link.plan.treatment.patient,
         "stored_plan": link.plan,
@@ -130,7 +158,7 @@ def open_link(request: HttpRequest, clinic_slug: str, token: str) -> HttpRespons
 @patient_page
 def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
     plan = stored_plan(link.plan)
-    context = _page_context(link, plan, "today")
+    context = _page_context(request, link, plan, "today")
     active = [item for item in plan.items_active_at(context["now"]) if item.kind != "warning"]
     context["today_groups"] = [
         (label, [item for item in active if item.kind == kind])
@@ -143,14 +171,14 @@ def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
 @patient_page
 def timeline(request: HttpRequest, link: PatientLink) -> HttpResponse:
     plan = stored_plan(link.plan)
-    context = _page_context(link, plan, "timeline")
+    context = _page_context(request, link, plan, "timeline")
     context.update(plan_context(plan))
     return render(request, "patient/timeline.html", context)
 
 
 @patient_page
 def warning_signs(request: HttpRequest, link: PatientLink) -> HttpResponse:
-    context = _page_context(link, stored_plan(link.plan), "warning_signs")
+    context = _page_context(request, link, stored_plan(link.plan), "warning_signs")
     return render(request, "patient/warning_signs.html", context)
 
 
@@ -171,7 +199,8 @@ def unsubscribe(request: HttpRequest, link: PatientLink) -> HttpResponse:
     if request.method == "POST":
         reminders_stop_for_patient(patient=link.plan.treatment.patient, reason="unsubscribed")
         return render(request, "patient/unsubscribed.html", {"clinic": clinic, "in_session": True})
-    return render(request, "patient/unsubscribe_confirm.html", {"clinic": clinic})
+    context = {"clinic": clinic, "form_token": form_token(request)}
+    return render(request, "patient/unsubscribe_confirm.html", context)
 
 
 @private_page
@@ -195,7 +224,7 @@ def one_click_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) ->
 @patient_page
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, link: PatientLink) -> HttpResponse:
-    context = _page_context(link, stored_plan(link.plan), "report")
+    context = _page_context(request, link, stored_plan(link.plan), "report")
     form = ConcernReportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         concern = concern_report_create(

@@ -7,8 +7,19 @@ from django.core.cache import cache
 from django.http import HttpRequest
 
 
+def client_address(request: HttpRequest) -> str:
+    """The client's address; behind TRUSTED_PROXY_COUNT proxies, from X-Forwarded-For."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "unknown")
+
+
 def _key(request: HttpRequest) -> str:
-    return f"bad-patient-link:{request.META.get('REMOTE_ADDR', 'unknown')}"
+    return f"bad-patient-link:{client_address(request)}"
 
 
 def is_blocked(request: HttpRequest) -> bool:

@@ -174,6 +174,9 @@ MESSAGE_ID_DOMAIN = env_str("MESSAGE_ID_DOMAIN", urlparse(SITE_URL).hostname or 
 # Rate limit on bad patient links, per client address (aftercare.ratelimit).
 PATIENT_LINK_FAILURE_LIMIT = env_int("PATIENT_LINK_FAILURE_LIMIT", 20)
 PATIENT_LINK_FAILURE_WINDOW_SECONDS = env_int("PATIENT_LINK_FAILURE_WINDOW_SECONDS", 600)
+# Reverse proxies in front of the app (0: clients connect directly). With N proxies the
+# client's address is the N-th from the right in X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # A shared cache (e.g. redis://host:6379/1) makes the rate limit hold across processes.
 CACHE_URL = env_str("CACHE_URL")
 CACHES = {
@@ -197,5 +200,10 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
+    # Django's own loggers don't propagate to the root: route them through the
+    # redacting handler too, or request lines would carry patient tokens.
+    "loggers": {
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }

@@ -440,21 +440,39 @@ def test_a_stale_claim_sends_nothing_once_another_worker_took_the_row(smtp_sink,
     )
 
 
+class _StallingClock:
+    """Reads `now` until the send starts, then a moment past the lease: a worker that
+    stalls inside the SMTP conversation."""
+
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def stall(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_a_stale_worker_cannot_overwrite_the_row_after_its_lease_expired(smtp_sink, smtp_edge, now):
     plan = _plan(now)
     stale = claim_due_reminders(now=now, limit=10, lease_seconds=LEASE)
     taken_over = []
+    clock = _StallingClock(now)
+
     # The stale worker stalls mid-send past its lease, and another worker reclaims the row.
-    smtp_edge.before_send.append(
-        lambda messages: taken_over.append(
+    def stall(messages: list[EmailMultiAlternatives]) -> None:
+        clock.moment = now + timedelta(seconds=LEASE + 2)
+        taken_over.append(
             claim_due_reminders(
                 now=now + timedelta(seconds=LEASE + 1), limit=10, lease_seconds=LEASE
             )
         )
-    )
-    send_claimed(stale, clock=lambda: now + timedelta(seconds=LEASE + 2))
+
+    smtp_edge.before_send.append(stall)
+    send_claimed(stale, clock=clock)
     row = _day_0(plan)
     assert taken_over[0].ids == (row.pk,)
     assert (row.status, row.lease_token, row.attempts, row.sent_at) == (
@@ -481,8 +499,12 @@ def test_a_stale_worker_cannot_turn_a_sent_row_back_into_a_retry(smtp_sink, smtp
         send_claimed(fresh, clock=lambda: now + timedelta(seconds=LEASE + 1))
         smtp_sink.reply_to_rcpt("451 4.3.0 Try again later")
 
+    clock = _StallingClock(now)
+    smtp_edge.before_send.insert(
+        0, lambda messages: clock.stall(now + timedelta(seconds=LEASE + 2))
+    )
     smtp_edge.before_send.append(taken_over_and_sent)
-    result = send_claimed(stale, clock=lambda: now + timedelta(seconds=LEASE + 2))
+    result = send_claimed(stale, clock=clock)
     row = _day_0(plan)
     assert result.retried == 0
     assert (row.status, row.sent_at, row.attempts) == (

@@ -339,13 +339,13 @@ def test_the_unsubscribe_page_stops_the_reminders_with_its_form():
     client = Client(enforce_csrf_checks=True)
     client.get(_open_url(plan))
     form = client.get(_page_url(plan, "unsubscribe"))
-    token = form.context["csrf_token"]
-    response = client.post(_page_url(plan, "unsubscribe"), {"csrfmiddlewaretoken": str(token)})
+    token = form.context["form_token"]
+    response = client.post(_page_url(plan, "unsubscribe"), {"form_token": token})
     assert response.status_code == 200
     assert _waiting(plan) == 0
 
 
-def test_the_unsubscribe_page_refuses_a_post_without_a_csrf_token():
+def test_the_unsubscribe_page_refuses_a_post_without_its_form_token():
     plan = _plan()
     client = Client(enforce_csrf_checks=True)
     client.get(_open_url(plan))

@@ -1,0 +1,251 @@
+"""Patient link tokens never reach a log line (clinic.logging and the LOGGING setting).
+
+The end-to-end tests send every stream handler that a request's log records can reach
+(the root `console` handler, Django's own default handlers, and logging.lastResort on
+stderr) into one buffer, with the django.request and django.server loggers at DEBUG, and
+look for the token in what was written.
+"""
+
+from __future__ import annotations
+
+import http.client
+import io
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import pytest
+from django.core.cache import cache
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.servers.basehttp import WSGIRequestHandler, WSGIServer
+from django.db import connections
+from django.urls import reverse
+from django.utils import timezone
+
+from aftercare import tasks
+from aftercare.default_guidance import DEFAULT_GUIDANCE
+from aftercare.guidance import install_guidance
+from aftercare.links import link_current, token_for
+from aftercare.models import AftercarePlan, RecoveryPhase
+from aftercare.services import plan_create
+from clinic.logging import RedactPatientTokens, redact
+from tests.factories import TreatmentFactory
+
+TOKEN = "Zk3v9QpL2mXr7TnB4wYc8HdJ6sFa1UeGoKiNbVhPq0M"  # 43 URL-safe characters, like token_for
+LOGGERS = ("", "django", "django.request", "django.server")
+
+
+def _tampered(token: str) -> str:
+    middle = len(token) // 2
+    return token[:middle] + ("A" if token[middle] != "A" else "B") + token[middle + 1 :]
+
+
+# redact()
+
+
+def test_it_redacts_the_token_of_the_emailed_link():
+    assert redact(f"Not Found: /p/glow-clinic/{TOKEN}/") == "Not Found: /p/glow-clinic/[token]/"
+
+
+def test_it_redacts_the_token_of_the_one_click_unsubscribe_link():
+    assert redact(f"/p/glow-clinic/{TOKEN}/unsubscribe/") == "/p/glow-clinic/[token]/unsubscribe/"
+
+
+def test_it_redacts_the_token_in_an_absolute_url():
+    text = f"link https://aftercare.example/p/glow-clinic/{TOKEN}/?utm=mail"
+    assert redact(text) == "link https://aftercare.example/p/glow-clinic/[token]/?utm=mail"
+
+
+def test_it_redacts_the_token_in_a_runserver_access_line():
+    line = f'"GET /p/glow-clinic/{TOKEN}/ HTTP/1.1" 302 0'
+    assert redact(line) == '"GET /p/glow-clinic/[token]/ HTTP/1.1" 302 0'
+
+
+def test_it_redacts_every_token_in_a_line():
+    other = TOKEN[::-1]
+    text = f"/p/a/{TOKEN}/ then /p/b/{other}/unsubscribe/"
+    assert redact(text) == "/p/a/[token]/ then /p/b/[token]/unsubscribe/"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/p/glow-clinic/today/",
+        "/p/glow-clinic/warning-signs/",
+        "/p/glow-clinic/aftercare.ics",
+        "/p/glow-clinic/unsubscribe/",
+        "/patients/12/",
+    ],
+)
+def test_it_leaves_token_free_paths_alone(path):
+    assert redact(f"GET {path}") == f"GET {path}"
+
+
+# The filter
+
+
+def _record(msg: str, *args: object) -> logging.LogRecord:
+    return logging.LogRecord("django.request", logging.WARNING, __file__, 1, msg, args, None)
+
+
+def test_the_filter_redacts_a_token_passed_as_an_argument():
+    record = _record("%s: %s", "Not Found", f"/p/glow-clinic/{TOKEN}/")
+    assert RedactPatientTokens().filter(record) is True
+    assert record.getMessage() == "Not Found: /p/glow-clinic/[token]/"
+
+
+def test_the_filter_leaves_a_record_without_a_token_untouched():
+    record = _record("%s: %s", "Not Found", "/patients/12/")
+    assert RedactPatientTokens().filter(record) is True
+    assert (record.msg, record.args) == ("%s: %s", ("Not Found", "/patients/12/"))
+
+
+def test_the_console_handler_carries_the_filter():
+    console = [h for h in logging.getLogger().handlers if h.get_name() == "console"]
+    assert len(console) == 1
+    assert [f for f in console[0].filters if isinstance(f, RedactPatientTokens)]
+
+
+# End to end
+
+
+def _is_pytests(handler: logging.Handler) -> bool:
+    return type(handler).__module__.startswith("_pytest")
+
+
+@pytest.fixture
+def log_output(monkeypatch, caplog) -> Callable[[], io.StringIO]:
+    """Call it in the test body: from then on, everything the project's logging writes goes
+    into the buffer it returns, as it would outside pytest."""
+
+    def start() -> io.StringIO:
+        buffer = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", buffer)  # where logging.lastResort writes
+        for name in LOGGERS:
+            logger = logging.getLogger(name)
+            # pytest hangs its capture handlers on every logger for each test phase, even
+            # on loggers that do not propagate; outside pytest, a record that finds no
+            # handler goes to lastResort.
+            kept = [handler for handler in logger.handlers if not _is_pytests(handler)]
+            monkeypatch.setattr(logger, "handlers", kept)
+            caplog.set_level(logging.DEBUG, logger=name)
+            for handler in kept:
+                if isinstance(handler, logging.StreamHandler):
+                    monkeypatch.setattr(handler, "stream", buffer)
+        return buffer
+
+    return start
+
+
+@pytest.fixture
+def guidance(db) -> None:
+    if not RecoveryPhase.objects.exists():  # a transactional test may have flushed it
+        from aftercare import models
+
+        install_guidance(DEFAULT_GUIDANCE, models)
+    cache.clear()
+    yield
+    cache.clear()
+
+
+def _plan(monkeypatch) -> AftercarePlan:
+    # plan_create queues a Celery task on commit: keep it off any real broker.
+    monkeypatch.setattr(tasks.send_plan_reminders_now, "delay", lambda plan_id: None)
+    return plan_create(treatment=TreatmentFactory(), now=timezone.now())
+
+
+def _token(plan: AftercarePlan) -> str:
+    return token_for(link_current(plan=plan, now=timezone.now()))
+
+
+@pytest.mark.django_db
+def test_a_bad_link_is_logged_without_its_token(client, guidance, log_output, monkeypatch):
+    plan = _plan(monkeypatch)
+    slug = plan.treatment.clinic.slug
+    tampered = _tampered(_token(plan))
+    output = log_output()
+    assert client.get(reverse("patient:open", args=[slug, tampered])).status_code == 404
+    written = output.getvalue()
+    assert f"Not Found: /p/{slug}/[token]/" in written
+    assert tampered not in written
+
+
+@pytest.mark.django_db
+def test_a_refused_good_link_is_logged_without_its_token(
+    client, guidance, log_output, monkeypatch, settings
+):
+    settings.PATIENT_LINK_FAILURE_LIMIT = 1
+    plan = _plan(monkeypatch)
+    slug = plan.treatment.clinic.slug
+    token = _token(plan)
+    output = log_output()
+    client.get(reverse("patient:open", args=[slug, "x" * 43]))
+    assert client.get(reverse("patient:open", args=[slug, token])).status_code == 429
+    written = output.getvalue()
+    assert f"Too Many Requests: /p/{slug}/[token]/" in written
+    assert token not in written
+
+
+@pytest.mark.django_db
+def test_with_debug_on_a_bad_link_is_still_logged_without_its_token(
+    client, guidance, log_output, monkeypatch, settings
+):
+    settings.DEBUG = True
+    plan = _plan(monkeypatch)
+    tampered = _tampered(_token(plan))
+    output = log_output()
+    client.get(reverse("patient:open", args=[plan.treatment.clinic.slug, tampered]))
+    assert tampered not in output.getvalue()
+
+
+@contextmanager
+def _runserver() -> Iterator[int]:
+    """Django's development server (the Procfile's `web`), with its request logging."""
+    server = WSGIServer(("127.0.0.1", 0), WSGIRequestHandler)
+    server.set_app(WSGIHandler())
+
+    def serve() -> None:
+        try:
+            server.serve_forever(poll_interval=0.05)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.server_address[1]
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+
+
+def _status(port: int, path: str) -> int:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    try:
+        connection.request("GET", path)
+        return connection.getresponse().status
+    finally:
+        connection.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_development_server_never_logs_a_token(guidance, log_output, monkeypatch, settings):
+    settings.PATIENT_LINK_FAILURE_LIMIT = 1
+    plan = _plan(monkeypatch)
+    slug = plan.treatment.clinic.slug
+    token = _token(plan)
+    output = log_output()
+    with _runserver() as port:
+        statuses = [
+            _status(port, reverse("patient:open", args=[slug, token])),
+            _status(port, reverse("patient:open", args=[slug, _tampered(token)])),
+            _status(port, reverse("patient:open", args=[slug, token])),
+        ]
+    assert statuses == [302, 404, 429]
+    written = output.getvalue()
+    assert token not in written
+    assert _tampered(token) not in written
+    assert f'"GET /p/{slug}/[token]/ HTTP/1.1" 429' in written
