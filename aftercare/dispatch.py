@@ -21,9 +21,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftercare.emails import RenderedEmail, masked, reminder_email
-from aftercare.links import link_current, link_url, token_for
-from aftercare.models import AftercarePlan, Reminder, ReminderStatus, SentMessage
-from aftercare.planning import Plan, plan_from_dict
+from aftercare.links import link_url, links_current, token_for
+from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus, SentMessage
+from aftercare.plan_cache import stored_plan
+from aftercare.planning import Plan
 from aftercare.transports import EmailTransport, TransportError
 
 logger = logging.getLogger(__name__)
@@ -97,7 +98,14 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
             id__in=claim.ids, lease_token=claim.lease_token, status=ReminderStatus.SENDING
         )
         .select_related("patient", "plan__treatment__clinic")
+        # The plan's JSON is parsed once per process (plan_cache), not once per row.
+        .defer("plan__content")
         .order_by("next_attempt_at", "id")
+    )
+    reminders = list(reminders)
+    links = links_current(
+        plans=list({reminder.plan_id: reminder.plan for reminder in reminders}.values()),
+        now=clock(),
     )
     plans: dict[int, tuple[Plan, str, str, str]] = {}
     with EmailTransport() as transport:
@@ -114,7 +122,7 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
                 continue
             try:
                 if reminder.plan_id not in plans:
-                    plans[reminder.plan_id] = _plan_links(reminder.plan, clock())
+                    plans[reminder.plan_id] = _plan_links(reminder.plan, links[reminder.plan_id])
                 plan, token, plan_url, unsubscribe_url = plans[reminder.plan_id]
                 rendered = reminder_email(
                     reminder, plan=plan, plan_url=plan_url, unsubscribe_url=unsubscribe_url
@@ -184,10 +192,9 @@ def dispatch_due(
     return total
 
 
-def _plan_links(plan: AftercarePlan, now: datetime) -> tuple[Plan, str, str, str]:
-    link = link_current(plan=plan, now=now)
+def _plan_links(plan: AftercarePlan, link: PatientLink) -> tuple[Plan, str, str, str]:
     return (
-        plan_from_dict(plan.content),
+        stored_plan(plan),
         token_for(link),
         link_url(link),
         link_url(link, "patient:one_click_unsubscribe"),

@@ -7,7 +7,7 @@ links; nh3 then keeps only an allow-list of tags and attributes, so an admin's
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 
 import nh3
 from django.utils.safestring import SafeString, mark_safe
@@ -23,7 +23,9 @@ def _parser() -> MarkdownIt:
     return MarkdownIt("js-default")
 
 
+@lru_cache(maxsize=4096)
 def render_markdown(text: str) -> SafeString:
+    """Cached: the same guidance text is shown on many pages and in many emails."""
     html = _parser().render(text or "")
     cleaned = nh3.clean(
         html,

@@ -14,6 +14,7 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.csrf import csrf_exempt
@@ -26,7 +27,7 @@ from aftercare.concerns import concern_report_create
 from aftercare.display import KIND_HEADINGS, plan_context
 from aftercare.links import link_for_token
 from aftercare.models import PatientLink
-from aftercare.plan_cache import stored_plan
+from aftercare.plan_cache import rendered_pages, stored_plan
 from aftercare.planning import Plan
 from aftercare.reminders import reminders_stop_for_patient
 from clinic.models import Clinic
@@ -97,9 +98,10 @@ def patient_page(view: PatientView) -> PatientView:
         link = None
         if link_id is not None:
             link = (
-                PatientLink.objects.select_related(
-                    "plan__treatment__clinic", "plan__treatment__patient"
-                )
+                # The plan's content is parsed once per process (plan_cache): don't
+                # fetch its JSON on every request.
+                PatientLink.objects.select_related("plan__treatment__clinic")
+                .defer("plan__content")
                 .filter(
                     pk=link_id,
                     revoked_at__isnull=True,
@@ -129,7 +131,6 @@ def _page_context(
         "current": current,
         "form_token": form_token(request),
         "clinic": link.plan.treatment.clinic,
-        "patient": link.plan.treatment.patient,
         "stored_plan": link.plan,
         "plan": plan,
         "now": now,
@@ -160,12 +161,27 @@ def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
     plan = stored_plan(link.plan)
     context = _page_context(request, link, plan, "today")
     active = [item for item in plan.items_active_at(context["now"]) if item.kind != "warning"]
-    context["today_groups"] = [
-        (label, [item for item in active if item.kind == kind])
-        for kind, label in KIND_HEADINGS.items()
-        if any(item.kind == kind for item in active)
-    ]
-    return render(request, "patient/today.html", context)
+    clinic = context["clinic"]
+    # Everything the page shows: it changes only when one of these does.
+    key = (
+        link.plan_id,
+        link.plan.revision,
+        link.plan.superseded_at is not None,
+        context["day_number"],
+        context["phase_key_today"],
+        tuple(item.key for item in active),
+        tuple(restriction.key for restriction in context["active_restrictions"]),
+        (clinic.slug, clinic.name, clinic.phone, clinic.email),
+    )
+    html = rendered_pages.get(key)
+    if html is None:
+        context["today_groups"] = [
+            (label, [item for item in active if item.kind == kind])
+            for kind, label in KIND_HEADINGS.items()
+            if any(item.kind == kind for item in active)
+        ]
+        html = rendered_pages.put(key, render_to_string("patient/today.html", context))
+    return HttpResponse(html)
 
 
 @patient_page

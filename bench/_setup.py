@@ -1,0 +1,218 @@
+"""Shared set-up for the benchmarks: a throw-away PostgreSQL database, Django, an SMTP sink.
+
+Each benchmark runs against a database of its own (created here, migrated, and
+dropped at the end unless --keep-db), so it never touches the development or
+test databases, and two benchmarks can run side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import statistics
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# The server, not a database on it: the benchmark's own database is created here.
+POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+
+
+def _dsn(database: str) -> str:
+    return f"{POSTGRES_URL.rstrip('/')}/{database}".replace("postgres://", "postgresql://", 1)
+
+
+def _drop(name: str, *, create: bool = False) -> None:
+    """Drop database `name` if it exists; with `create`, make it afresh (empty)."""
+    import psycopg
+    from psycopg import sql
+
+    with psycopg.connect(_dsn("postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        if create:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def bench_database(name: str, *, keep: bool = False) -> Iterator[None]:
+    """A fresh, migrated database `name` with Django set up on it; dropped afterwards.
+
+    Must run before anything imports the settings: DATABASE_URL is read once.
+    DEBUG is forced off so Django does not keep a log of every query (which
+    would slow the code being measured); Celery gets an in-memory broker so
+    nothing a benchmark triggers is queued for a real worker.
+    """
+    _drop(name, create=True)
+    os.environ["DATABASE_URL"] = _dsn(name).replace("postgresql://", "postgres://", 1)
+    os.environ["DEBUG"] = "false"
+    os.environ["CELERY_BROKER_URL"] = "memory://"
+    os.environ["LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "WARNING")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+
+    import django
+
+    django.setup()
+
+    from django.core.management import call_command
+    from django.db import connections
+
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield
+    finally:
+        connections.close_all()
+        if keep:
+            print(f"kept database {name} ({_dsn(name)})")
+        else:
+            _drop(name)
+
+
+@contextlib.contextmanager
+def extra_database(name: str, *, keep: bool = False) -> Iterator[object]:
+    """One more fresh, migrated database, with a connection of its own (yielded).
+
+    Code under test always uses the "default" connection: `using()` swaps this
+    one in for a while, so a benchmark can alternate between two databases,
+    each keeping its warm server process, and run both cases under the same load.
+    """
+    import copy
+
+    from django.core.management import call_command
+    from django.db import connections
+
+    _drop(name, create=True)
+    settings_dict = copy.deepcopy(connections["default"].settings_dict)
+    settings_dict["NAME"] = name
+    wrapper = connections["default"].__class__(settings_dict, alias="default")
+    try:
+        with using(wrapper):
+            call_command("migrate", verbosity=0, interactive=False)
+        yield wrapper
+    finally:
+        wrapper.close()
+        if keep:
+            print(f"kept database {name} ({_dsn(name)})")
+        else:
+            _drop(name)
+
+
+@contextlib.contextmanager
+def using(wrapper: object) -> Iterator[None]:
+    """Make `wrapper` the "default" connection inside the block."""
+    from django.db import connections
+
+    previous = connections["default"]
+    connections["default"] = wrapper
+    try:
+        yield
+    finally:
+        connections["default"] = previous
+
+
+@contextlib.contextmanager
+def smtp_sink(*, parse_on_receipt: bool = False) -> Iterator[object]:
+    """The test suite's aiosmtpd sink, running in this process, with Django pointed at it.
+
+    The stock sink parses every message (email.policy.default, about 4 ms here)
+    before it answers DATA, so that cost would land inside whatever is being
+    timed. By default the benchmark's sink keeps the raw bytes and parses them
+    only when asked, after the clock stopped; parse_on_receipt=True uses the
+    stock behaviour.
+    """
+    from django.conf import settings
+
+    sink = _stock_sink() if parse_on_receipt else _raw_sink()
+    sink.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = sink.port
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_TIMEOUT = 30
+    try:
+        yield sink
+    finally:
+        sink.stop()
+
+
+def _stock_sink():
+    from tests.smtp_sink import SmtpSink
+
+    class StockSink(SmtpSink):
+        def message_ids(self) -> list[str]:
+            return [str(message["Message-ID"]) for message in self.messages]
+
+    return StockSink()
+
+
+def _raw_sink():
+    from email import message_from_bytes, policy
+    from email.parser import BytesHeaderParser
+
+    from tests.smtp_sink import SmtpSink
+
+    class RawHandler:
+        def __init__(self) -> None:
+            self.raw: list[bytes] = []
+            self.lock = threading.Lock()
+
+        async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            with self.lock:
+                self.raw.append(envelope.content)
+            return "250 Message accepted"
+
+    class RawSink(SmtpSink):
+        def __init__(self) -> None:
+            super().__init__()
+            self.handler = RawHandler()
+            self.controller.handler = self.handler
+
+        @property
+        def messages(self):
+            with self.handler.lock:
+                raw = list(self.handler.raw)
+            return [message_from_bytes(content, policy=policy.default) for content in raw]
+
+        def message_ids(self) -> list[str]:
+            with self.handler.lock:
+                raw = list(self.handler.raw)
+            parser = BytesHeaderParser()
+            return [str(parser.parsebytes(content)["Message-ID"]) for content in raw]
+
+        def clear(self) -> None:
+            with self.handler.lock:
+                self.handler.raw.clear()
+
+    return RawSink()
+
+
+def without_first_reminder_task() -> None:
+    """Stop plan_create from queueing its "send the plan's first reminders now" task.
+
+    The benchmark sets plans up; sending is what it measures, later, on its own
+    terms. Patched at the Celery edge, so it holds whatever calls the task.
+    """
+    from aftercare import tasks
+
+    tasks.send_plan_reminders_now.delay = lambda *args, **kwargs: None
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def summary(title: str, rows: list[tuple[str, str]]) -> None:
+    width = max(len(label) for label, _ in rows)
+    print()
+    print(f"== {title} ==")
+    for label, value in rows:
+        print(f"  {label.ljust(width)}  {value}")
