@@ -27,6 +27,7 @@ from aftercare.concerns import concern_report_create
 from aftercare.display import KIND_HEADINGS, plan_context
 from aftercare.links import link_for_token
 from aftercare.models import PatientLink
+from aftercare.plan_cache import identity as plan_identity
 from aftercare.plan_cache import rendered_pages, stored_plan
 from aftercare.planning import Plan
 from aftercare.reminders import reminders_stop_for_patient
@@ -164,8 +165,7 @@ def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
     clinic = context["clinic"]
     # Everything the page shows: it changes only when one of these does.
     key = (
-        link.plan_id,
-        link.plan.revision,
+        plan_identity(link.plan),
         link.plan.superseded_at is not None,
         context["day_number"],
         context["phase_key_today"],

@@ -1,23 +1,29 @@
 """Parsed plans and rendered patient pages, kept per process.
 
 A stored plan's content is never edited in place (a change makes a new
-revision), so (id, revision) identifies it for good. A rendered page is keyed
+revision), so (id, revision, created_at) identifies it for good. A rendered page is keyed
 by everything it shows (see aftercare.patient_views.today).
 """
 
 from __future__ import annotations
 
 from collections.abc import Hashable
+from datetime import datetime
 
 from aftercare.models import AftercarePlan
 from aftercare.planning import Plan, plan_from_dict
 
 MAX_PLANS = 2048
-_parsed: dict[tuple[int, int], Plan] = {}
+_parsed: dict[tuple[int, int, datetime], Plan] = {}
+
+
+def identity(plan: AftercarePlan) -> tuple[int, int, datetime]:
+    # created_at too: a database may hand out an id again (SQLite after a rollback).
+    return (plan.pk, plan.revision, plan.created_at)
 
 
 def stored_plan(plan: AftercarePlan) -> Plan:
-    key = (plan.pk, plan.revision)
+    key = identity(plan)
     parsed = _parsed.get(key)
     if parsed is None:
         if len(_parsed) >= MAX_PLANS:
