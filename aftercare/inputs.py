@@ -44,7 +44,6 @@ class TreatmentFacts:
     skin_type: int  # Fitzpatrick 1..6
     age_years: int | None = None
     history: frozenset[str] = frozenset()
-    session_label: str = ""
 
 
 @dataclass(frozen=True)
