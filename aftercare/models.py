@@ -308,11 +308,16 @@ class Reminder(models.Model):
     (so a row left behind by a crashed worker becomes due again by itself).
     """
 
-    plan = models.ForeignKey(AftercarePlan, on_delete=models.CASCADE, related_name="reminders")
-    patient = models.ForeignKey(
-        "patients.Patient", on_delete=models.CASCADE, related_name="reminders"
+    # Every index here is written again each time a row changes status, so only the
+    # ones something reads exist: lookups by plan use reminder_one_per_plan_kind,
+    # lookups by patient use reminder_patient_due.
+    plan = models.ForeignKey(
+        AftercarePlan, on_delete=models.CASCADE, related_name="reminders", db_index=False
     )
-    kind = models.SlugField(help_text="The reminder moment's key, e.g. day-3.")
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="reminders", db_index=False
+    )
+    kind = models.SlugField(db_index=False, help_text="The reminder moment's key, e.g. day-3.")
     label = models.CharField(max_length=100)
     covers = models.TextField(help_text="Markdown: what this email covers.")
     day_number = models.PositiveSmallIntegerField()
@@ -326,13 +331,15 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_reason = models.CharField(max_length=100, blank=True)
-    message_id = models.CharField(max_length=200, unique=True)
+    message_id = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["due_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["plan", "kind"], name="reminder_one_per_plan_kind"),
+            # A constraint rather than unique=True: no second (LIKE) index on PostgreSQL.
+            models.UniqueConstraint(fields=["message_id"], name="reminder_message_id_unique"),
             models.CheckConstraint(
                 condition=Q(status__in=ReminderStatus.values), name="reminder_status_valid"
             ),
