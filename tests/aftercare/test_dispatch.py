@@ -485,6 +485,39 @@ def test_a_stale_worker_cannot_overwrite_the_row_after_its_lease_expired(smtp_si
 
 @pytest.mark.postgres
 @pytest.mark.django_db
+def test_a_stale_worker_still_keeps_a_copy_of_what_it_sent(smtp_sink, smtp_edge, now):
+    plan = _plan(now)
+    stale = claim_due_reminders(now=now, limit=10, lease_seconds=LEASE)
+    clock = _StallingClock(now)
+
+    def stall(messages: list[EmailMultiAlternatives]) -> None:
+        clock.moment = now + timedelta(seconds=LEASE + 2)
+        claim_due_reminders(now=now + timedelta(seconds=LEASE + 1), limit=10, lease_seconds=LEASE)
+
+    smtp_edge.before_send.append(stall)
+    send_claimed(stale, clock=clock)
+    row = _day_0(plan)
+    assert row.status == ReminderStatus.SENDING
+    assert list(SentMessage.objects.filter(reminder=row).values_list("message_id", flat=True)) == [
+        row.message_id
+    ]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_dispatch_leaves_the_connections_commit_setting_as_it_found_it(smtp_sink, now):
+    _plan(now)
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        before = cursor.fetchone()[0]
+    assert dispatch_due(now=now).sent == 1
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW synchronous_commit")
+        assert cursor.fetchone()[0] == before == "on"
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
 def test_a_stale_worker_cannot_turn_a_sent_row_back_into_a_retry(smtp_sink, smtp_edge, now):
     plan = _plan(now)
     stale = claim_due_reminders(now=now, limit=10, lease_seconds=LEASE)
