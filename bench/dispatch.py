@@ -1,7 +1,7 @@
 """Benchmark: the real reminder dispatch path against a plain render-and-send loop.
 
-Both send the same due reminders to an in-process SMTP sink (tests/smtp_sink.py)
-in the same run:
+Both send the same due reminders to an SMTP sink in its own process
+(bench/_sink_process.py) in the same run:
 
 - baseline: the reminders are loaded once (untimed), then each is rendered with
   aftercare.emails.reminder_email and sent over ONE open SMTP connection. No
@@ -65,8 +65,8 @@ def main() -> int:
     parser.add_argument(
         "--stock-sink",
         action="store_true",
-        help="use tests/smtp_sink.py as it is, parsing each message before answering "
-        "(adds the same ~4 ms to every email of both runs)",
+        help="use tests/smtp_sink.py as it is, in this process, parsing each message before "
+        "answering (adds the same ~4 ms to every email of both runs)",
     )
     parser.add_argument("--keep-db", action="store_true", help=f"keep the {DATABASE} database")
     args = parser.parse_args()
