@@ -34,6 +34,8 @@ run: venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/bandit --configfile pyproject.toml --recursive --severity-level medium --quiet \
+		clinic patients aftercare scripts gunicorn.conf.py
 
 format: venv
 	$(BIN)/ruff check --fix .

@@ -23,11 +23,13 @@ from aftercare.models import (
     IntensityFactor,
     IntensityLevel,
     PatientLink,
+    PlanAdjustment,
     RecoveryPhase,
     Reminder,
     ReminderMoment,
     RestrictionRule,
     SentMessage,
+    TreatmentCourse,
 )
 from aftercare.planning import Plan, build_plan
 from aftercare.reminders import reminder_resend
@@ -385,4 +387,37 @@ class ConcernReportAdmin(admin.ModelAdmin):
     ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+
+@admin.register(PlanAdjustment)
+class PlanAdjustmentAdmin(admin.ModelAdmin):
+    """The record of practitioners' changes: read only, made from the treatment page."""
+
+    list_display = ["created_at", "treatment", "kind", "describe", "created_by", "dropped_at"]
+    list_filter = ["kind", "created_at"]
+    list_select_related = ["treatment__patient", "created_by"]
+    search_fields = ["treatment__patient__last_name", "treatment__patient__email"]
+    readonly_fields = [field.name for field in PlanAdjustment._meta.fields]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(TreatmentCourse)
+class TreatmentCourseAdmin(admin.ModelAdmin):
+    list_display = ["patient", "sessions", "min_interval_weeks", "max_interval_weeks", "starts_on"]
+    list_filter = ["ended_at"]
+    list_select_related = ["patient"]
+    search_fields = ["patient__last_name", "patient__email"]
+    readonly_fields = [field.name for field in TreatmentCourse._meta.fields]
+
+    # Started and ended from the patient page, which also updates the current plan.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

@@ -11,7 +11,9 @@ from aftercare.planning import Plan
 EVENT_LENGTH = timedelta(minutes=15)
 
 
-def plan_calendar(plan: Plan, *, plan_id: int, domain: str) -> bytes:
+def plan_calendar(plan: Plan, *, visit_id: int, domain: str) -> bytes:
+    """Events keyed by the visit (the treatment), not the plan revision: a file saved
+    again after the plan was adjusted updates the same events instead of adding twins."""
     calendar = Calendar()
     calendar.add("prodid", f"-//{plan.clinic.name}//Aftercare plan//EN")
     calendar.add("version", "2.0")
@@ -22,7 +24,7 @@ def plan_calendar(plan: Plan, *, plan_id: int, domain: str) -> bytes:
     for restriction in plan.restrictions:
         calendar.add_component(
             _event(
-                uid=f"plan-{plan_id}-restriction-{restriction.key}@{domain}",
+                uid=f"visit-{visit_id}-restriction-{restriction.key}@{domain}",
                 summary=f"{restriction.label}: allowed again",
                 description=(
                     f"{restriction.label}: fine again from now on. "
@@ -35,7 +37,7 @@ def plan_calendar(plan: Plan, *, plan_id: int, domain: str) -> bytes:
     for reminder in plan.reminders:
         calendar.add_component(
             _event(
-                uid=f"plan-{plan_id}-milestone-{reminder.key}@{domain}",
+                uid=f"visit-{visit_id}-milestone-{reminder.key}@{domain}",
                 summary=f"Aftercare: {reminder.label}",
                 description=f"Day {reminder.day_number} of your recovery. "
                 f"Questions? Call {plan.clinic.name} on {plan.clinic.phone}.",

@@ -178,7 +178,7 @@ def _record_sent(reminder: Reminder, claim: Claim, copy: SentMessage) -> bool:
                 (reminder_id, message_id, "to", subject, text_body, html_body, headers, sent_at)
             VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)
             RETURNING (SELECT count(*) FROM marked)
-            """,  # noqa: S608 - table names come from the models, values are parameters
+            """,  # noqa: S608  # nosec B608  # table names come from the models, values are parameters
             [
                 ReminderStatus.SENT,
                 copy.sent_at,

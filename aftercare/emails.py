@@ -14,6 +14,8 @@ from aftercare.models import Reminder
 from aftercare.planning import Plan
 
 TOKEN_MASK = "[patient link]"
+# The guidance's reminder moment about booking the next session (default_guidance.py).
+REBOOKING_KIND = "rebooking"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ def reminder_email(
         "first_name": patient.first_name,
         "plan_url": plan_url,
         "unsubscribe_url": unsubscribe_url,
+        "course": plan.course if reminder.kind == REBOOKING_KIND else None,
     }
     # No clinical detail in the subject: it shows on lock screens and in mail logs.
     subject = render_to_string("emails/reminder_subject.txt", context).strip()

@@ -6,11 +6,14 @@ never sees these models (see `aftercare.guidance.load_guidance`).
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 
+from aftercare.adjustments import KINDS as ADJUSTMENT_KINDS
 from aftercare.inputs import INTENSITY_FACTORS, ITEM_KINDS
 
 
@@ -331,6 +334,9 @@ class Reminder(models.Model):
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     cancelled_reason = models.CharField(max_length=100, blank=True)
+    note = models.TextField(
+        blank=True, help_text="The practitioner's personal note, carried by this email."
+    )
     message_id = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -411,6 +417,12 @@ class PatientLink(models.Model):
     def __str__(self) -> str:
         return f"Link for plan #{self.plan_id}"
 
+    def status_at(self, now: datetime) -> str:
+        """ "active", "expired" or "revoked", as staff see it."""
+        if self.revoked_at:
+            return "revoked"
+        return "expired" if self.expires_at <= now else "active"
+
 
 def private_storage() -> FileSystemStorage:
     """Patient photos live outside any public URL; staff views serve them."""
@@ -486,3 +498,145 @@ class ConcernReport(models.Model):
     def symptom_labels(self) -> list[str]:
         labels = dict(Symptom.choices)
         return [labels.get(symptom, symptom) for symptom in self.symptoms]
+
+
+class AdjustmentKind(models.TextChoices):
+    RESTRICTION = "restriction", "Restriction length"
+    NOTE = "note", "Personal note"
+    SKIP_REMINDER = "skip_reminder", "Reminder skipped"
+    ADD_REMINDER = "add_reminder", "Reminder added"
+
+
+assert tuple(AdjustmentKind.values) == ADJUSTMENT_KINDS
+
+
+class PlanAdjustment(models.Model):
+    """A practitioner's change to one patient's plan: who, when, what and why.
+
+    Adjustments belong to the treatment, so every later revision of its plan (a
+    regeneration from the guidance, a combined plan for the visit) applies them again
+    in order, until a practitioner drops them (`dropped_at`).
+    """
+
+    treatment = models.ForeignKey(
+        "patients.Treatment", on_delete=models.CASCADE, related_name="adjustments"
+    )
+    plan = models.ForeignKey(
+        AftercarePlan,
+        on_delete=models.CASCADE,
+        related_name="adjustments",
+        help_text="The plan revision this adjustment made.",
+    )
+    kind = models.CharField(max_length=20, choices=AdjustmentKind.choices)
+    key = models.SlugField(blank=True, help_text="The restriction's or reminder's key.")
+    label = models.CharField(max_length=100, blank=True)
+    hours = models.PositiveIntegerField(null=True, blank=True)
+    previous_hours = models.PositiveIntegerField(null=True, blank=True)
+    guidance_hours = models.PositiveIntegerField(null=True, blank=True)
+    day_number = models.PositiveSmallIntegerField(null=True, blank=True)
+    text = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    dropped_at = models.DateTimeField(null=True, blank=True)
+    dropped_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=AdjustmentKind.values), name="adjustment_kind_valid"
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="restriction")
+                | (Q(hours__isnull=False) & Q(guidance_hours__isnull=False) & ~Q(key="")),
+                name="adjustment_restriction_has_hours",
+            ),
+            # Shorter than the guidance is a clinical decision: it must say why.
+            models.CheckConstraint(
+                condition=~Q(kind="restriction")
+                | Q(hours__gte=F("guidance_hours"))
+                | ~Q(reason=""),
+                name="adjustment_shorter_has_reason",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="add_reminder") | (Q(day_number__isnull=False) & ~Q(key="")),
+                name="adjustment_added_reminder_has_day",
+            ),
+            models.CheckConstraint(
+                condition=~Q(kind="skip_reminder") | ~Q(key=""),
+                name="adjustment_skip_names_reminder",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} on treatment #{self.treatment_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.dropped_at is None
+
+    def describe(self) -> str:
+        """What changed, in words staff read in the plan's history."""
+        if self.kind == AdjustmentKind.RESTRICTION:
+            return (
+                f"{self.label}: {self.previous_hours} → {self.hours} hours "
+                f"(guidance: {self.guidance_hours})"
+            )
+        if self.kind == AdjustmentKind.NOTE:
+            return "Personal note removed" if not self.text else f"Personal note: “{self.text}”"
+        if self.kind == AdjustmentKind.SKIP_REMINDER:
+            return f"Reminder skipped: {self.label}"
+        return f"Reminder added on day {self.day_number}: {self.label}"
+
+
+class TreatmentCourse(models.Model):
+    """A course of sessions a patient is on (results need several, weeks apart: P7)."""
+
+    patient = models.ForeignKey(
+        "patients.Patient", on_delete=models.CASCADE, related_name="courses"
+    )
+    sessions = models.PositiveSmallIntegerField(help_text="Number of sessions in the course.")
+    min_interval_weeks = models.PositiveSmallIntegerField(
+        help_text="Fewest weeks between sessions."
+    )
+    max_interval_weeks = models.PositiveSmallIntegerField(help_text="Most weeks between sessions.")
+    starts_on = models.DateField(help_text="The day of the first session.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    created_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_on", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(sessions__gte=2) & Q(sessions__lte=12), name="course_sessions_2_to_12"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_interval_weeks__gte=1)
+                & Q(max_interval_weeks__gte=F("min_interval_weeks")),
+                name="course_interval_ordered",
+            ),
+            models.UniqueConstraint(
+                fields=["patient"],
+                condition=Q(ended_at__isnull=True),
+                name="course_one_active_per_patient",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Course of {self.sessions} for {self.patient}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.ended_at is None

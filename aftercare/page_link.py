@@ -81,8 +81,8 @@ def _query(vendor: str) -> tuple[str, list[_Part]]:
         )
     table = {model: quote(model._meta.db_table) for model, _, _ in _JOINED}
     # Only names from the models' metadata go into the text; values are parameters.
-    sql = (  # nosec B608
-        f"SELECT {', '.join(columns)} FROM {table[PatientLink]} l"  # noqa: S608
+    sql = (
+        f"SELECT {', '.join(columns)} FROM {table[PatientLink]} l"  # noqa: S608  # nosec B608
         f" JOIN {table[AftercarePlan]} p ON p.id = l.plan_id"
         f" JOIN {table[Treatment]} t ON t.id = p.treatment_id"
         f" JOIN {table[Clinic]} c ON c.id = t.clinic_id"

@@ -27,10 +27,12 @@ from aftercare.concerns import concern_report_create
 from aftercare.display import KIND_HEADINGS, plan_context
 from aftercare.links import link_for_token
 from aftercare.models import PatientLink
+from aftercare.page_link import link_for_page
 from aftercare.plan_cache import identity as plan_identity
 from aftercare.plan_cache import rendered_pages, stored_plan
 from aftercare.planning import Plan
 from aftercare.reminders import reminders_stop_for_patient
+from aftercare.visits import followed_plan
 from clinic.models import Clinic
 
 SESSION_KEY = "patient_link_id"
@@ -98,21 +100,13 @@ def patient_page(view: PatientView) -> PatientView:
         link_id = request.session.get(SESSION_KEY)
         link = None
         if link_id is not None:
-            link = (
-                # The plan's content is parsed once per process (plan_cache): don't
-                # fetch its JSON on every request.
-                PatientLink.objects.select_related("plan__treatment__clinic")
-                .defer("plan__content")
-                .filter(
-                    pk=link_id,
-                    revoked_at__isnull=True,
-                    expires_at__gt=timezone.now(),
-                    plan__treatment__clinic__slug=clinic_slug,
-                )
-                .first()
-            )
+            link = link_for_page(link_id=link_id, clinic_slug=clinic_slug, now=timezone.now())
         if link is None:
             return _link_not_found(request, clinic_slug)
+        if link.plan.superseded_by_id is not None:
+            # A newer revision of this visit's plan (an adjustment, a second treatment
+            # that day) is what the patient must see, from any link to the visit.
+            link.plan = followed_plan(link.plan)
         if request.method == "POST" and not constant_time_compare(
             request.POST.get("form_token", ""), form_token(request)
         ):
@@ -171,7 +165,7 @@ def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
         context["phase_key_today"],
         tuple(item.key for item in active),
         tuple(restriction.key for restriction in context["active_restrictions"]),
-        (clinic.slug, clinic.name, clinic.phone, clinic.email),
+        (clinic.slug, clinic.name, clinic.phone, clinic.email, clinic.booking_url),
     )
     html = rendered_pages.get(key)
     if html is None:
@@ -201,7 +195,9 @@ def warning_signs(request: HttpRequest, link: PatientLink) -> HttpResponse:
 @patient_page
 def calendar_file(request: HttpRequest, link: PatientLink) -> HttpResponse:
     body = plan_calendar(
-        stored_plan(link.plan), plan_id=link.plan_id, domain=settings.MESSAGE_ID_DOMAIN
+        stored_plan(link.plan),
+        visit_id=link.plan.treatment_id,
+        domain=settings.MESSAGE_ID_DOMAIN,
     )
     response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="aftercare.ics"'

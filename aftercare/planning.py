@@ -11,7 +11,7 @@ hour of an autumn DST change wrong, so every comparison here goes through `_utc`
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -79,6 +79,26 @@ class PlannedRestriction:
     hours: int
     ends_at: datetime
     fact_ids: tuple[str, ...]
+    # What the guidance said, when a practitioner changed `hours` for this patient.
+    guidance_hours: int | None = None
+
+    @property
+    def is_adjusted(self) -> bool:
+        return self.guidance_hours is not None and self.guidance_hours != self.hours
+
+    @property
+    def hours_by_guidance(self) -> int:
+        return self.hours if self.guidance_hours is None else self.guidance_hours
+
+
+@dataclass(frozen=True)
+class CourseStep:
+    """Where this visit sits in a course of sessions, and when the next one is due."""
+
+    session: int
+    sessions: int
+    next_window_opens: date | None = None  # local dates in the clinic's zone
+    next_window_closes: date | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +134,8 @@ class Plan:
     days: tuple[PlannedDay, ...]
     reminders: tuple[PlannedReminder, ...]
     fact_ids: tuple[str, ...]
+    note: str = ""  # the practitioner's personal note for this patient
+    course: CourseStep | None = None
 
     def items_active_at(self, moment: datetime) -> tuple[PlannedItem, ...]:
         return tuple(item for item in self.items if _contains(item.starts_at, item.ends_at, moment))
@@ -272,6 +294,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
                 "hours": restriction.hours,
                 "ends_at": restriction.ends_at.isoformat(),
                 "fact_ids": list(restriction.fact_ids),
+                "guidance_hours": restriction.guidance_hours,
             }
             for restriction in plan.restrictions
         ],
@@ -297,6 +320,8 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             for reminder in plan.reminders
         ],
         "fact_ids": list(plan.fact_ids),
+        "note": plan.note,
+        "course": _course_to_dict(plan.course),
     }
 
 
@@ -349,6 +374,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
                 hours=row["hours"],
                 ends_at=moment(row["ends_at"]),
                 fact_ids=tuple(row["fact_ids"]),
+                guidance_hours=row.get("guidance_hours"),
             )
             for row in data["restrictions"]
         ),
@@ -374,7 +400,75 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             for row in data["reminders"]
         ),
         fact_ids=tuple(data["fact_ids"]),
+        note=data.get("note", ""),
+        course=_course_from_dict(data.get("course")),
     )
+
+
+def hours_after(performed_at: datetime, hours: int) -> datetime:
+    """`hours` real hours after `performed_at`, whatever DST does in between."""
+    return _hours_after(performed_at, hours)
+
+
+def reminder_send_at(plan: Plan, day_number: int) -> datetime:
+    """When a reminder on day `day_number` of this plan goes out: the clinic's hour, local time."""
+    tz = ZoneInfo(plan.timezone)
+    if day_number <= 0:
+        return _first_daytime_moment(plan.performed_at, _reminder_hour(plan.clinic), tz)
+    day = plan.performed_at.date() + timedelta(days=day_number)
+    return _wall_time(day, _reminder_hour(plan.clinic), tz)
+
+
+def with_days_replanned(plan: Plan) -> Plan:
+    """The plan with its day-by-day entries, warnings and fact ids worked out again.
+
+    For code that changes a plan's restrictions, items or reminders after `build_plan`.
+    """
+    tz = ZoneInfo(plan.timezone)
+    return replace(
+        plan,
+        warnings=tuple(item for item in plan.items if item.kind == "warning"),
+        days=_plan_days(plan.performed_at, tz, plan.phases, plan.items, plan.restrictions),
+        fact_ids=_union_fact_ids((*plan.phases, *plan.items, *plan.restrictions, *plan.reminders)),
+    )
+
+
+def utc(moment: datetime) -> datetime:
+    return _utc(moment)
+
+
+def _reminder_hour(clinic: ClinicFacts) -> int:
+    return min(max(clinic.reminder_hour, DAYTIME_START_HOUR), DAYTIME_END_HOUR - 1)
+
+
+def _course_to_dict(course: CourseStep | None) -> dict[str, Any] | None:
+    if course is None:
+        return None
+    return {
+        "session": course.session,
+        "sessions": course.sessions,
+        "next_window_opens": _date_or_none(course.next_window_opens),
+        "next_window_closes": _date_or_none(course.next_window_closes),
+    }
+
+
+def _course_from_dict(data: dict[str, Any] | None) -> CourseStep | None:
+    if data is None:
+        return None
+    return CourseStep(
+        session=data["session"],
+        sessions=data["sessions"],
+        next_window_opens=_maybe_date(data["next_window_opens"]),
+        next_window_closes=_maybe_date(data["next_window_closes"]),
+    )
+
+
+def _date_or_none(day: date | None) -> str | None:
+    return None if day is None else day.isoformat()
+
+
+def _maybe_date(value: str | None) -> date | None:
+    return None if value is None else date.fromisoformat(value)
 
 
 def _plan_phase(phase: Phase, performed_at: datetime) -> PlannedPhase:
@@ -455,7 +549,7 @@ def _plan_reminders(
     tz: ZoneInfo,
     clinic: ClinicFacts,
 ) -> tuple[PlannedReminder, ...]:
-    hour = min(max(clinic.reminder_hour, DAYTIME_START_HOUR), DAYTIME_END_HOUR - 1)
+    hour = _reminder_hour(clinic)
     reminders: dict[str, PlannedReminder] = {}
     for moment in moments:
         if moment.min_intensity > rank or moment.key in reminders:

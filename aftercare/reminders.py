@@ -7,13 +7,16 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from aftercare.links import link_issue, links_revoke
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus
 from aftercare.planning import plan_from_dict
-from patients.models import Patient
+from aftercare.visits import visit_treatments
+from patients.consent import consent_change_record
+from patients.models import ConsentSource, Patient
 
 WAITING = [ReminderStatus.PENDING, ReminderStatus.FAILED]
 
@@ -33,14 +36,15 @@ def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
     patient = plan.treatment.patient
     if not patient.can_receive_reminders or not plan.is_current:
         return []
+    visit = [treatment.pk for treatment in visit_treatments(plan.treatment)]
     already_sent = set(
         Reminder.objects.filter(
-            plan__treatment_id=plan.treatment_id, status=ReminderStatus.SENT
+            plan__treatment_id__in=visit, status=ReminderStatus.SENT
         ).values_list("kind", flat=True)
     )
-    planned = plan_from_dict(plan.content).reminders
+    content = plan_from_dict(plan.content)
     rows = []
-    for moment in planned:
+    for moment in content.reminders:
         first = moment.day_number == 0
         if moment.key in already_sent or (moment.send_at < now and not first):
             continue
@@ -58,7 +62,26 @@ def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
                 message_id=new_message_id(),
             )
         )
-    return Reminder.objects.bulk_create(rows)
+    created = Reminder.objects.bulk_create(rows)
+    reminders_carry_note(plan=plan, note=content.note)
+    return created
+
+
+def reminders_carry_note(*, plan: AftercarePlan, note: str) -> None:
+    """Put the practitioner's note on the plan's next email, unless one already carried it.
+
+    The email shows the note as it is on its row (see templates/emails/), so the
+    emails already sent keep what they said.
+    """
+    waiting = Reminder.objects.filter(plan=plan, status__in=WAITING)
+    visit = [treatment.pk for treatment in visit_treatments(plan.treatment)]
+    already_told = Reminder.objects.filter(
+        plan__treatment_id__in=visit, status=ReminderStatus.SENT, note=note
+    ).exists()
+    nxt = waiting.filter(status=ReminderStatus.PENDING).order_by("due_at", "id").first()
+    waiting.exclude(note="").update(note="")
+    if note and not already_told and nxt is not None:
+        Reminder.objects.filter(pk=nxt.pk).update(note=note)
 
 
 def reminders_cancel_for_plans(plan_ids: Iterable[int], *, reason: str) -> int:
@@ -68,13 +91,29 @@ def reminders_cancel_for_plans(plan_ids: Iterable[int], *, reason: str) -> int:
 
 
 @transaction.atomic
-def reminders_stop_for_patient(*, patient: Patient, reason: str) -> int:
+def reminders_stop_for_patient(
+    *, patient: Patient, reason: str, by: AbstractBaseUser | None = None
+) -> int:
     """Stop every future reminder of the patient and withdraw their email consent.
 
     Rows already being sent are left to finish; the sender checks consent again
     right before each message.
     """
-    Patient.objects.filter(pk=patient.pk).update(email_consent=False, email_consent_at=None)
+    withdrawn = Patient.objects.filter(pk=patient.pk, email_consent=True).update(
+        email_consent=False, email_consent_at=None
+    )
+    if withdrawn:
+        consent_change_record(
+            patient=patient,
+            given=False,
+            source=(
+                ConsentSource.PATIENT_UNSUBSCRIBE
+                if reason == "unsubscribed"
+                else ConsentSource.STAFF_STOP
+            ),
+            at=timezone.now(),
+            by=by,
+        )
     patient.email_consent = False
     patient.email_consent_at = None
     return Reminder.objects.filter(patient=patient, status__in=WAITING).update(

@@ -22,21 +22,28 @@ def _get_treatment(request: HttpRequest, pk: int) -> Treatment:
         Treatment.objects.select_related("patient", "clinic"),
         pk=pk,
         clinic=request.membership.clinic,
+        patient__erased_at__isnull=True,
     )
 
 
-@staff_required
+@staff_required(perms=["aftercare.add_aftercareplan"])
 @require_POST
 def plan_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
     treatment = _get_treatment(request, pk)
-    plan = plan_create(treatment=treatment, created_by=request.user)
+    # Dropping a practitioner's adjustments is itself a clinical change.
+    drop = bool(request.POST.get("drop_adjustments")) and request.user.has_perm(
+        "aftercare.add_planadjustment"
+    )
+    plan = plan_create(treatment=treatment, created_by=request.user, drop_adjustments=drop)
+    kept = "the changes made for this patient dropped" if drop else "changes for this patient kept"
     messages.success(
-        request, f"Plan regenerated from the current guidance (revision {plan.revision})."
+        request,
+        f"Plan regenerated from the current guidance (revision {plan.revision}, {kept}).",
     )
     return redirect("patients:treatment_detail", pk=treatment.pk)
 
 
-@staff_required
+@staff_required(perms=["aftercare.view_aftercareplan"])
 def plan_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     """The one-page instruction sheet staff print and hand to the patient."""
     plan = get_object_or_404(
@@ -53,7 +60,7 @@ def plan_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "aftercare/plan_sheet.html", context)
 
 
-@staff_required
+@staff_required(perms=["aftercare.change_reminder"])
 @require_POST
 def reminder_resend(request: HttpRequest, pk: int) -> HttpResponse:
     reminder = get_object_or_404(Reminder, pk=pk, patient__clinic=request.membership.clinic)
@@ -64,11 +71,13 @@ def reminder_resend(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("patients:detail", pk=reminder.patient_id)
 
 
-@staff_required
+@staff_required(perms=["aftercare.change_reminder"])
 @require_POST
 def patient_reminders_stop(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
-    stopped = reminders.reminders_stop_for_patient(patient=patient, reason="stopped by staff")
+    stopped = reminders.reminders_stop_for_patient(
+        patient=patient, reason="stopped by staff", by=request.user
+    )
     messages.success(
         request,
         f"Reminders stopped ({stopped} cancelled). The patient's email consent is withdrawn; "
@@ -77,7 +86,7 @@ def patient_reminders_stop(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("patients:detail", pk=patient.pk)
 
 
-@staff_required
+@staff_required(perms=["aftercare.view_sentmessage"])
 def sent_message_detail(request: HttpRequest, pk: int) -> HttpResponse:
     sent = get_object_or_404(
         SentMessage.objects.select_related("reminder__patient"),
@@ -95,7 +104,7 @@ def _get_concern(request: HttpRequest, pk: int) -> ConcernReport:
     )
 
 
-@staff_required
+@staff_required(perms=["aftercare.view_concernreport"])
 def concern_list(request: HttpRequest) -> HttpResponse:
     reports = ConcernReport.objects.filter(clinic=request.membership.clinic).select_related(
         "patient"
@@ -107,7 +116,7 @@ def concern_list(request: HttpRequest) -> HttpResponse:
     return render(request, "aftercare/concern_list.html", context)
 
 
-@staff_required
+@staff_required(perms=["aftercare.change_concernreport"])
 @require_http_methods(["GET", "POST"])
 def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get_concern(request, pk)
@@ -123,7 +132,7 @@ def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "aftercare/concern_detail.html", {"report": report, "form": form})
 
 
-@staff_required
+@staff_required(perms=["aftercare.view_concernreport"])
 def concern_photo(request: HttpRequest, pk: int) -> HttpResponse:
     report = _get_concern(request, pk)
     if not report.photo:
@@ -133,7 +142,7 @@ def concern_photo(request: HttpRequest, pk: int) -> HttpResponse:
     return response
 
 
-@staff_required
+@staff_required(perms=["aftercare.change_patientlink"])
 @require_POST
 def patient_links_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
@@ -144,7 +153,7 @@ def patient_links_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("patients:detail", pk=patient.pk)
 
 
-@staff_required
+@staff_required(perms=["aftercare.change_patientlink"])
 @require_POST
 def patient_link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 
@@ -23,20 +23,30 @@ def membership_for(request: HttpRequest) -> StaffMembership | None:
         return None
 
 
-def staff_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Login required, and the user must belong to a clinic.
+def staff_required(
+    view: Callable[..., HttpResponse] | None = None, /, *, perms: Iterable[str] = ()
+) -> Any:
+    """Login required, the user must belong to a clinic and hold `perms`.
 
-    The view receives the membership as `request.membership`; every lookup it
-    makes must be scoped to `request.membership.clinic`.
+    Use bare (`@staff_required`) or with permissions
+    (`@staff_required(perms=["patients.add_treatment"])`); clinic.roles says which
+    role has which. The view receives the membership as `request.membership`;
+    every lookup it makes must be scoped to `request.membership.clinic`.
     """
+    required = tuple(perms)
 
-    @login_required
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        membership = membership_for(request)
-        if membership is None:
-            raise PermissionDenied("This account is not linked to a clinic.")
-        request.membership = membership
-        return view(request, *args, **kwargs)
+    def decorate(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+        @login_required
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            membership = membership_for(request)
+            if membership is None:
+                raise PermissionDenied("This account is not linked to a clinic.")
+            if required and not request.user.has_perms(required):
+                raise PermissionDenied("Your role does not allow this.")
+            request.membership = membership
+            return view(request, *args, **kwargs)
 
-    return wrapper
+        return wrapper
+
+    return decorate(view) if view is not None else decorate

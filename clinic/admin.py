@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.db import models
 
 from clinic.models import Clinic, StaffMembership
 
@@ -16,6 +17,8 @@ class ClinicAdmin(admin.ModelAdmin):
     search_fields = ["name", "email", "phone"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [StaffMembershipInline]
+    # A booking page typed without a scheme is an https one.
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(StaffMembership)

@@ -37,6 +37,10 @@ class Clinic(models.Model):
     reminder_hour = models.PositiveSmallIntegerField(
         default=9, help_text="Local hour (8 to 20) at which reminder emails go out."
     )
+    booking_url = models.URLField(
+        blank=True,
+        help_text="Online booking page, linked from rebooking reminders. Empty: the phone.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

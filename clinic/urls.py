@@ -1,14 +1,20 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
+
+from clinic import health
+from clinic import views as clinic_views
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="patients:list"), name="home"),
+    path("", clinic_views.dashboard, name="home"),
+    path("staff/", include("clinic.staff_urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", include("patients.urls")),
     path("aftercare/", include("aftercare.urls")),
     path("p/", include("aftercare.patient_urls")),
     path("admin/", admin.site.urls),
+    # Answered by clinic.health.HealthCheckMiddleware; named here so they can be reversed.
+    path("healthz", health.healthz, name="healthz"),
+    path("readyz", health.readyz, name="readyz"),
 ]

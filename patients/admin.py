@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from patients.models import Patient, Treatment
+from patients.models import ConsentChange, Patient, Treatment
 
 
 class TreatmentInline(admin.TabularInline):
@@ -12,14 +12,25 @@ class TreatmentInline(admin.TabularInline):
     can_delete = False
 
 
+class ConsentChangeInline(admin.TabularInline):
+    model = ConsentChange
+    extra = 0
+    fields = ["at", "given", "source", "recorded_by"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
 @admin.register(Patient)
 class PatientAdmin(admin.ModelAdmin):
     list_display = ["last_name", "first_name", "clinic", "email", "phone", "skin_type"]
     list_filter = ["clinic", "skin_type", "email_consent", "breakout_prone", "slow_healing"]
     search_fields = ["first_name", "last_name", "email", "phone"]
-    readonly_fields = ["email_consent_at", "created_at", "updated_at"]
+    readonly_fields = ["email_consent_at", "erased_at", "created_at", "updated_at"]
     list_select_related = ["clinic"]
-    inlines = [TreatmentInline]
+    inlines = [TreatmentInline, ConsentChangeInline]
 
 
 @admin.register(Treatment)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import unicodedata
 from datetime import timedelta
 from decimal import Decimal
 
@@ -26,6 +27,20 @@ from patients.models import (
 FUTURE_TOLERANCE = timedelta(minutes=5)
 
 
+# Patient fields only staff who treat may set or change (clinic.roles).
+CLINICAL_FIELDS = ("skin_type", "breakout_prone", "slow_healing", "sensitive_skin", "history_notes")
+
+
+def _single_line(value: str) -> str:
+    """Names go into emails and exports: no line breaks or other control characters."""
+    if any(unicodedata.category(character) == "Cc" for character in value):
+        raise forms.ValidationError(
+            "Use letters, spaces and punctuation only (no line breaks or tabs).",
+            code="control_characters",
+        )
+    return value
+
+
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
@@ -47,10 +62,20 @@ class PatientForm(forms.ModelForm):
             "history_notes": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: object, clinical: bool = True, **kwargs: object) -> None:
+        """`clinical=False` (front desk) leaves out the skin type and history."""
         super().__init__(*args, **kwargs)
+        if not clinical:
+            for name in CLINICAL_FIELDS:
+                del self.fields[name]
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save patient"))
+
+    def clean_first_name(self) -> str:
+        return _single_line(self.cleaned_data["first_name"])
+
+    def clean_last_name(self) -> str:
+        return _single_line(self.cleaned_data["last_name"])
 
     def clean_date_of_birth(self):
         born = self.cleaned_data.get("date_of_birth")

@@ -58,6 +58,12 @@ assert tuple(Device.values) == DEVICES, "patients.Device must match aftercare.in
 
 class PatientQuerySet(models.QuerySet["Patient"]):
     def search(self, text: str) -> PatientQuerySet:
+        """Patients matching every word as a fragment of a name, email or phone.
+
+        On PostgreSQL each `icontains` (UPPER(col) LIKE UPPER('%word%')) is served by a
+        trigram GIN index on UPPER(col) (patients migration 0002) for words of three or
+        more characters.
+        """
         query = Q()
         for word in text.split():
             query &= (
@@ -76,7 +82,13 @@ class Patient(models.Model):
     email = models.EmailField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
-    skin_type = models.PositiveSmallIntegerField("Fitzpatrick skin type", choices=SkinType.choices)
+    skin_type = models.PositiveSmallIntegerField(
+        "Fitzpatrick skin type",
+        choices=SkinType.choices,
+        null=True,
+        blank=True,
+        help_text="Assessed by a practitioner; needed before a treatment is logged.",
+    )
     email_consent = models.BooleanField(
         "agrees to aftercare emails",
         default=False,
@@ -91,6 +103,7 @@ class Patient(models.Model):
     )
     sensitive_skin = models.BooleanField("sensitive or reactive skin", default=False)
     history_notes = models.TextField("other relevant history", blank=True)
+    erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -98,6 +111,12 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["last_name", "first_name", "id"]
+        permissions = [
+            ("change_clinical_details", "Can edit a patient's skin type and history"),
+            ("export_patient", "Can export a patient's whole record"),
+            ("erase_patient", "Can erase a patient's personal data"),
+            ("view_audit_trail", "Can see who viewed or changed a patient's record"),
+        ]
         indexes = [models.Index(Upper("last_name"), "clinic", name="patient_clinic_last_name")]
         constraints = [
             models.CheckConstraint(
@@ -188,3 +207,33 @@ class Treatment(models.Model):
     def get_area_labels(self) -> list[str]:
         labels = dict(TreatmentArea.choices)
         return [labels.get(area, area) for area in self.areas]
+
+
+class ConsentSource(models.TextChoices):
+    STAFF = "staff", "Recorded by staff"
+    STAFF_STOP = "staff_stop", "Reminders stopped by staff"
+    PATIENT_UNSUBSCRIBE = "patient_unsubscribe", "Patient unsubscribed"
+    ERASURE = "erasure", "Patient erased"
+
+
+class ConsentChange(models.Model):
+    """One change of a patient's agreement to aftercare emails: the consent history."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consent_changes")
+    given = models.BooleanField()
+    source = models.CharField(max_length=20, choices=ConsentSource.choices)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(source__in=ConsentSource.values), name="consent_change_source_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{'Given' if self.given else 'Withdrawn'} at {self.at:%Y-%m-%d %H:%M}"

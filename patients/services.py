@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
 from aftercare.services import plan_create
 from clinic.models import Clinic
-from patients.models import Patient, Treatment
+from patients.consent import consent_change_record
+from patients.models import ConsentSource, Patient, Treatment
 
 
 def _stamp_consent(patient: Patient, *, was_consenting: bool, now: datetime) -> None:
@@ -20,22 +22,45 @@ def _stamp_consent(patient: Patient, *, was_consenting: bool, now: datetime) -> 
         patient.email_consent_at = None
 
 
-def patient_create(*, clinic: Clinic, patient: Patient, now: datetime | None = None) -> Patient:
+def _record_consent_change(
+    patient: Patient, *, was_consenting: bool, now: datetime, by: AbstractBaseUser | None
+) -> None:
+    if patient.email_consent != was_consenting:
+        consent_change_record(
+            patient=patient, given=patient.email_consent, source=ConsentSource.STAFF, at=now, by=by
+        )
+
+
+@transaction.atomic
+def patient_create(
+    *,
+    clinic: Clinic,
+    patient: Patient,
+    now: datetime | None = None,
+    by: AbstractBaseUser | None = None,
+) -> Patient:
     """Save a new patient (an unsaved instance, e.g. from a form) for `clinic`."""
+    now = now or timezone.now()
     patient.clinic = clinic
-    _stamp_consent(patient, was_consenting=False, now=now or timezone.now())
+    _stamp_consent(patient, was_consenting=False, now=now)
     patient.full_clean()
     patient.save()
+    _record_consent_change(patient, was_consenting=False, now=now, by=by)
     return patient
 
 
-def patient_update(*, patient: Patient, now: datetime | None = None) -> Patient:
+@transaction.atomic
+def patient_update(
+    *, patient: Patient, now: datetime | None = None, by: AbstractBaseUser | None = None
+) -> Patient:
+    now = now or timezone.now()
     was_consenting = (
         Patient.objects.filter(pk=patient.pk, email_consent=True).exists() if patient.pk else False
     )
-    _stamp_consent(patient, was_consenting=was_consenting, now=now or timezone.now())
+    _stamp_consent(patient, was_consenting=was_consenting, now=now)
     patient.full_clean()
     patient.save()
+    _record_consent_change(patient, was_consenting=was_consenting, now=now, by=by)
     return patient
 
 
@@ -44,6 +69,10 @@ def treatment_create(
     *, patient: Patient, practitioner: AbstractBaseUser, treatment: Treatment
 ) -> Treatment:
     """Record a treatment session for `patient`, in the patient's clinic, and plan its aftercare."""
+    if patient.skin_type is None:
+        raise ValidationError(
+            "Record the patient's skin type before logging a treatment.", code="no_skin_type"
+        )
     treatment.patient = patient
     treatment.clinic_id = patient.clinic_id
     treatment.practitioner = practitioner

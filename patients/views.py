@@ -6,10 +6,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from aftercare.display import plan_context
+from aftercare.adjust_views import treatment_plan_context
 from aftercare.models import PatientLink
-from aftercare.planning import plan_from_dict
+from aftercare.visits import active_course
 from clinic.access import staff_required
+from patients.audit import patient_record_viewed
 from patients.forms import PatientForm, TreatmentForm
 from patients.models import Patient, Treatment
 from patients.services import patient_create, patient_update, treatment_create
@@ -18,7 +19,13 @@ PATIENTS_PER_PAGE = 25
 
 
 def _get_patient(request: HttpRequest, pk: int) -> Patient:
-    return get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    return get_object_or_404(
+        Patient, pk=pk, clinic=request.membership.clinic, erased_at__isnull=True
+    )
+
+
+def _may_edit_clinical(request: HttpRequest) -> bool:
+    return request.user.has_perm("patients.change_clinical_details")
 
 
 def _get_treatment(request: HttpRequest, pk: int) -> Treatment:
@@ -26,46 +33,51 @@ def _get_treatment(request: HttpRequest, pk: int) -> Treatment:
         Treatment.objects.select_related("patient", "practitioner"),
         pk=pk,
         clinic=request.membership.clinic,
+        patient__erased_at__isnull=True,
     )
 
 
-@staff_required
+@staff_required(perms=["patients.view_patient"])
 def patient_list(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").strip()
-    patients = Patient.objects.filter(clinic=request.membership.clinic)
+    patients = Patient.objects.filter(clinic=request.membership.clinic, erased_at__isnull=True)
     if query:
         patients = patients.search(query)
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "patients/patient_list.html", {"page": page, "query": query})
 
 
-@staff_required
+@staff_required(perms=["patients.add_patient"])
 def patient_create_view(request: HttpRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None)
+    form = PatientForm(request.POST or None, clinical=_may_edit_clinical(request))
     if request.method == "POST" and form.is_valid():
-        patient = patient_create(clinic=request.membership.clinic, patient=form.instance)
+        patient = patient_create(
+            clinic=request.membership.clinic, patient=form.instance, by=request.user
+        )
         messages.success(request, f"{patient.full_name} was added.")
         return redirect("patients:detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "patient": None})
 
 
-@staff_required
+@staff_required(perms=["patients.change_patient"])
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
-    form = PatientForm(request.POST or None, instance=patient)
+    form = PatientForm(request.POST or None, instance=patient, clinical=_may_edit_clinical(request))
     if request.method == "POST" and form.is_valid():
-        patient_update(patient=form.instance)
+        patient_update(patient=form.instance, by=request.user)
         messages.success(request, "Patient details saved.")
         return redirect("patients:detail", pk=patient.pk)
     return render(request, "patients/patient_form.html", {"form": form, "patient": patient})
 
 
-@staff_required
+@staff_required(perms=["patients.view_patient"])
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
     treatments = patient.treatments.select_related("practitioner")
     reminders = patient.reminders.prefetch_related("sent_messages").order_by("due_at", "id")
     links = PatientLink.objects.filter(plan__treatment__patient=patient).order_by("-created_at")
+    now = timezone.now()
+    patient_record_viewed(patient=patient, page="patient")
     return render(
         request,
         "patients/patient_detail.html",
@@ -73,15 +85,19 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "patient": patient,
             "treatments": treatments,
             "reminders": reminders,
-            "links": links[:5],
-            "now": timezone.now(),
+            "links": [(link, link.status_at(now)) for link in links[:5]],
+            "course": active_course(patient),
+            "now": now,
         },
     )
 
 
-@staff_required
+@staff_required(perms=["patients.add_treatment"])
 def treatment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     patient = _get_patient(request, pk)
+    if patient.skin_type is None:
+        messages.error(request, "Record the patient's skin type before logging a treatment.")
+        return redirect("patients:edit", pk=patient.pk)
     initial = {"performed_at": timezone.localtime().replace(second=0, microsecond=0)}
     if request.membership.can_treat:
         initial["practitioner"] = request.user.pk
@@ -97,11 +113,9 @@ def treatment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "patients/treatment_form.html", {"form": form, "patient": patient})
 
 
-@staff_required
+@staff_required(perms=["patients.view_treatment"])
 def treatment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     treatment = _get_treatment(request, pk)
-    plans = list(treatment.plans.select_related("created_by").order_by("-revision"))
-    context = {"treatment": treatment, "plans": plans, "stored_plan": plans[0] if plans else None}
-    if plans:
-        context.update(plan_context(plan_from_dict(plans[0].content)))
+    patient_record_viewed(patient=treatment.patient, page="treatment")
+    context = {"treatment": treatment, **treatment_plan_context(request, treatment)}
     return render(request, "patients/treatment_detail.html", context)

@@ -4,8 +4,9 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from aftercare.adjustments import Adjustment
 from aftercare.models import GuidanceItem, RestrictionRule
-from aftercare.services import plan_create
+from aftercare.services import course_start, plan_adjust, plan_create
 from clinic.models import StaffRole
 from tests.factories import StaffMembershipFactory, TreatmentFactory
 
@@ -195,3 +196,32 @@ def test_the_plan_preview_page_explains_a_bad_timezone(admin_client):
         },
     )
     assert "Moon/Base is not a known time zone." in response.content.decode()
+
+
+def test_adjustments_and_courses_are_listed_read_only(admin_client, clinic):
+    treatment = TreatmentFactory(patient__clinic=clinic)
+    plan = plan_create(treatment=treatment)
+    plan_adjust(
+        plan=plan,
+        adjustment=Adjustment(kind="restriction", key="makeup", hours=72),
+        reason="Deeper today.",
+        user=treatment.practitioner,
+    )
+    course_start(
+        patient=treatment.patient,
+        sessions=3,
+        min_interval_weeks=4,
+        max_interval_weeks=6,
+        starts_on=treatment.performed_at.date(),
+        created_by=None,
+    )
+    adjustments = admin_client.get(reverse("admin:aftercare_planadjustment_changelist"))
+    assert "Makeup: 48 → 72 hours (guidance: 48)" in adjustments.content.decode()
+    courses = admin_client.get(reverse("admin:aftercare_treatmentcourse_changelist"))
+    assert courses.status_code == 200
+    assert admin_client.get(reverse("admin:aftercare_treatmentcourse_add")).status_code == 403
+
+
+def test_the_clinics_booking_page_is_set_in_the_admin(admin_client, clinic):
+    page = admin_client.get(reverse("admin:clinic_clinic_change", args=[clinic.pk]))
+    assert 'name="booking_url"' in page.content.decode()

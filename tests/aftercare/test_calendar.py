@@ -54,7 +54,7 @@ def plan() -> Plan:
 
 @pytest.fixture(scope="module")
 def ics(plan) -> bytes:
-    return plan_calendar(plan, plan_id=7, domain=DOMAIN)
+    return plan_calendar(plan, visit_id=7, domain=DOMAIN)
 
 
 @pytest.fixture(scope="module")
@@ -100,8 +100,8 @@ def test_every_uid_is_unique_and_names_the_domain(calendar):
 
 
 def test_there_is_one_event_per_restriction_and_per_reminder(calendar, plan):
-    expected = {f"plan-7-restriction-{r.key}@{DOMAIN}" for r in plan.restrictions} | {
-        f"plan-7-milestone-{r.key}@{DOMAIN}" for r in plan.reminders
+    expected = {f"visit-7-restriction-{r.key}@{DOMAIN}" for r in plan.restrictions} | {
+        f"visit-7-milestone-{r.key}@{DOMAIN}" for r in plan.reminders
     }
     assert len(plan.restrictions) > 0 and len(plan.reminders) > 0
     assert len(_events(calendar)) == len(plan.restrictions) + len(plan.reminders)
@@ -111,14 +111,14 @@ def test_there_is_one_event_per_restriction_and_per_reminder(calendar, plan):
 def test_a_restriction_event_starts_when_the_restriction_ends(calendar, plan):
     events = _by_uid(calendar)
     starts = {
-        r.key: events[f"plan-7-restriction-{r.key}@{DOMAIN}"]["DTSTART"].dt
+        r.key: events[f"visit-7-restriction-{r.key}@{DOMAIN}"]["DTSTART"].dt
         for r in plan.restrictions
     }
     assert starts == {r.key: r.ends_at for r in plan.restrictions}
 
 
 def test_the_makeup_event_is_48_hours_after_the_treatment_in_local_time(calendar):
-    event = _by_uid(calendar)[f"plan-7-restriction-makeup@{DOMAIN}"]
+    event = _by_uid(calendar)[f"visit-7-restriction-makeup@{DOMAIN}"]
     start = event["DTSTART"].dt.astimezone(NEW_YORK)
     assert start == TREATED + timedelta(hours=48)
     assert start.strftime("%A %H:%M") == "Thursday 14:30"
@@ -128,7 +128,7 @@ def test_the_makeup_event_is_48_hours_after_the_treatment_in_local_time(calendar
 def test_a_reminder_event_starts_when_the_reminder_is_due(calendar, plan):
     events = _by_uid(calendar)
     starts = {
-        r.key: events[f"plan-7-milestone-{r.key}@{DOMAIN}"]["DTSTART"].dt for r in plan.reminders
+        r.key: events[f"visit-7-milestone-{r.key}@{DOMAIN}"]["DTSTART"].dt for r in plan.reminders
     }
     assert starts == {r.key: r.send_at for r in plan.reminders}
 
@@ -136,7 +136,7 @@ def test_a_reminder_event_starts_when_the_reminder_is_due(calendar, plan):
 def test_later_reminder_events_fall_at_the_clinics_reminder_hour(calendar, plan):
     events = _by_uid(calendar)
     local_times = {
-        r.key: events[f"plan-7-milestone-{r.key}@{DOMAIN}"]["DTSTART"]
+        r.key: events[f"visit-7-milestone-{r.key}@{DOMAIN}"]["DTSTART"]
         .dt.astimezone(NEW_YORK)
         .strftime("%Y-%m-%d %H:%M")
         for r in plan.reminders
@@ -189,7 +189,7 @@ def test_a_plan_in_utc_times_still_reads_back_with_the_same_moments():
     )
     utc_clinic = ClinicFacts(name="UTC Clinic", phone="1", email="a@b.example", timezone="UTC")
     plan = build_plan(treatment, utc_clinic, DEFAULT_GUIDANCE)
-    calendar = Calendar.from_ical(plan_calendar(plan, plan_id=1, domain=DOMAIN))
+    calendar = Calendar.from_ical(plan_calendar(plan, visit_id=1, domain=DOMAIN))
     starts = sorted(event["DTSTART"].dt for event in _events(calendar))
     assert starts == sorted(
         [r.ends_at for r in plan.restrictions] + [r.send_at for r in plan.reminders]
@@ -215,9 +215,9 @@ def test_the_downloaded_file_has_the_events_of_the_patients_plan(client, setting
     calendar = Calendar.from_ical(response.content)
     planned = stored_plan(stored)
     assert set(_by_uid(calendar)) == {
-        f"plan-{stored.pk}-restriction-{r.key}@{settings.MESSAGE_ID_DOMAIN}"
+        f"visit-{treatment.pk}-restriction-{r.key}@{settings.MESSAGE_ID_DOMAIN}"
         for r in planned.restrictions
     } | {
-        f"plan-{stored.pk}-milestone-{r.key}@{settings.MESSAGE_ID_DOMAIN}"
+        f"visit-{treatment.pk}-milestone-{r.key}@{settings.MESSAGE_ID_DOMAIN}"
         for r in planned.reminders
     }

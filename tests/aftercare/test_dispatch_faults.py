@@ -358,12 +358,13 @@ def test_a_worker_killed_while_recording_a_send_keeps_the_clinics_copy(sinks, ce
         # Row locks stop the worker's "sent" UPDATE, right after its first email went out.
         locker.execute(f'SELECT id FROM "{table}" WHERE status = %s FOR UPDATE', ["sending"])
         wait_until(
-            lambda: _waiting_for_lock(f'UPDATE "{table}" SET "status"%'),
+            lambda: _waiting_for_lock(f"%UPDATE%{table}%SET%status%"),
             timeout=30,
             what="the worker to record its first email",
         )
-        # Killed now, the worker never stores the copy; the server still finishes the
-        # UPDATE it was given once the lock goes.
+        # Killed now, the worker never hears back: once the lock goes the server either
+        # finishes the statement (the row marked sent and its copy, together) or drops it
+        # (the row is sent again later, with its copy). Never a mark without a copy.
         worker.kill()
     finally:
         locker.close()

@@ -175,3 +175,15 @@ def test_a_link_emailed_after_a_secret_key_rotation_still_opens_the_plan(plan, s
     opened = link_for_token(emailed, now=NOW + timedelta(days=1))
     assert opened is not None
     assert opened.plan == plan
+
+
+def test_a_links_status_is_active_then_expired(plan):
+    link = link_issue(plan=plan, sending_at=NOW)
+    assert link.status_at(NOW) == "active"
+    assert link.status_at(link.expires_at) == "expired"
+
+
+def test_a_revoked_link_says_revoked_even_before_it_expires(plan):
+    link = link_issue(plan=plan, sending_at=NOW)
+    link.revoked_at = NOW
+    assert link.status_at(NOW) == "revoked"

@@ -21,8 +21,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import escape
+from icalendar import Calendar
 from PIL import Image
 
+from aftercare.adjustments import NOTE, Adjustment
 from aftercare.default_guidance import DEFAULT_GUIDANCE
 from aftercare.guidance import install_guidance
 from aftercare.links import link_current, links_revoke, token_for
@@ -37,8 +39,8 @@ from aftercare.models import (
 from aftercare.patient_views import SESSION_KEY, form_token_for_session
 from aftercare.plan_cache import stored_plan
 from aftercare.reminders import link_reissue
-from aftercare.services import plan_create
-from tests.factories import ClinicFactory, TreatmentFactory
+from aftercare.services import plan_adjust, plan_create
+from tests.factories import ClinicFactory, StaffMembershipFactory, TreatmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -360,6 +362,21 @@ def test_the_calendar_file_is_offered_as_a_download(client, clock):
     assert response["Content-Type"] == "text/calendar; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="aftercare.ics"'
     assert response.content.startswith(b"BEGIN:VCALENDAR")
+
+
+def test_the_calendar_keeps_its_event_ids_when_the_plan_is_adjusted(client, clock):
+    plan = _plan()
+    signed_in = _signed_in(client, plan)
+    before = Calendar.from_ical(signed_in.get(_page(plan, "calendar")).content)
+    practitioner = StaffMembershipFactory(clinic=plan.treatment.clinic).user
+    plan_adjust(
+        plan=plan, adjustment=Adjustment(kind=NOTE, text="Call me"), reason="", user=practitioner
+    )
+    after = Calendar.from_ical(signed_in.get(_page(plan, "calendar")).content)
+    uids = [
+        {str(event["UID"]) for event in calendar.walk("VEVENT")} for calendar in (before, after)
+    ]
+    assert uids[0] and uids[0] == uids[1]
 
 
 # Unsubscribe from the plan pages

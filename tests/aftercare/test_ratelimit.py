@@ -176,3 +176,31 @@ def test_the_window_is_not_extended_by_later_failures(limits):
     assert ratelimit.is_blocked(request)
     time.sleep(0.6)
     assert not ratelimit.is_blocked(request)
+
+
+# A shared cache that is down (CACHE_URL pointing at a Redis that does not answer)
+
+
+@pytest.fixture
+def cache_down():
+    from django.test import override_settings
+
+    unreachable = {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+    }
+    with override_settings(CACHES={"default": unreachable}):
+        yield
+
+
+def test_with_the_cache_down_a_good_link_still_opens(cache_down):
+    plan = plan_create(treatment=TreatmentFactory(), now=timezone.now())
+    token = token_for(link_current(plan=plan, now=timezone.now()))
+    response = Client().get(reverse("patient:open", args=[plan.treatment.clinic.slug, token]))
+    assert response.status_code == 302
+
+
+def test_with_the_cache_down_a_bad_link_gets_the_not_found_page(cache_down):
+    plan = plan_create(treatment=TreatmentFactory(), now=timezone.now())
+    response = Client().get(reverse("patient:open", args=[plan.treatment.clinic.slug, "x" * 43]))
+    assert response.status_code == 404

@@ -17,14 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftercare import tasks
-from aftercare.default_guidance import DEFAULT_GUIDANCE
 from aftercare.dispatch import dispatch_due
-from aftercare.guidance import install_guidance
 from aftercare.links import link_current, token_for
 from aftercare.models import (
     AftercarePlan,
     ConcernReport,
-    RecoveryPhase,
     Reminder,
     ReminderStatus,
 )
@@ -32,19 +29,14 @@ from aftercare.services import plan_create
 from tests.browser.axe import axe_violations, describe
 from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("default_guidance"),
+]
 
 PHONE = {"width": 390, "height": 844}
 DAY_0_LABEL = "Your aftercare starts now"
-
-
-@pytest.fixture(autouse=True)
-def default_guidance(transactional_db) -> None:
-    # Transactional tests flush the tables, guidance included: put the defaults back.
-    if not RecoveryPhase.objects.exists():
-        from aftercare import models
-
-        install_guidance(DEFAULT_GUIDANCE, models)
 
 
 @pytest.fixture(autouse=True)

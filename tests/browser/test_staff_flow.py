@@ -15,6 +15,8 @@ def test_a_practitioner_adds_a_patient_and_logs_a_treatment(
     page.get_by_label("Username").fill(practitioner.username)
     page.get_by_label("Password").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Log in").click()
+    page.get_by_role("heading", name="Today", exact=True).wait_for()
+    page.get_by_role("link", name="Patients").click()
     page.get_by_role("link", name="Add patient").click()
 
     page.get_by_label("First name").fill("Noor")

@@ -1,6 +1,7 @@
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from clinic.management.commands.load_demo import DEMO_LOGINS
 from clinic.models import Clinic
@@ -17,7 +18,9 @@ def test_it_creates_a_clinic_logins_patients_and_treatments(settings, capsys):
     assert Treatment.objects.count() == 3
     for username, (password, *_rest) in DEMO_LOGINS.items():
         assert f"{username} / {password}" in output
-        assert authenticate(username=username, password=password) is not None
+        # django-axes needs the request a login comes with.
+        request = RequestFactory().post("/accounts/login/")
+        assert authenticate(request, username=username, password=password) is not None
 
 
 @pytest.mark.django_db

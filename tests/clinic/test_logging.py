@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import http.client
 import io
+import json
 import logging
+import os
+import subprocess
 import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
@@ -30,7 +35,13 @@ from aftercare.guidance import install_guidance
 from aftercare.links import link_current, token_for
 from aftercare.models import AftercarePlan, RecoveryPhase
 from aftercare.services import plan_create
-from clinic.logging import RedactPatientTokens, redact
+from clinic.logging import (
+    JsonFormatter,
+    RedactPatientTokens,
+    celery_handlers_redact,
+    formatter_for,
+    redact,
+)
 from tests.factories import TreatmentFactory
 
 TOKEN = "Zk3v9QpL2mXr7TnB4wYc8HdJ6sFa1UeGoKiNbVhPq0M"  # 43 URL-safe characters, like token_for
@@ -249,3 +260,115 @@ def test_the_development_server_never_logs_a_token(guidance, log_output, monkeyp
     assert token not in written
     assert _tampered(token) not in written
     assert f'"GET /p/{slug}/[token]/ HTTP/1.1" 429' in written
+
+
+# Email addresses, tracebacks and the JSON format (LOG_FORMAT=json)
+
+
+def test_it_masks_email_addresses():
+    text = "550 5.1.1 <jane.doe+skin@example.co.uk>: Recipient address rejected"
+    assert redact(text) == "550 5.1.1 <[email]>: Recipient address rejected"
+
+
+def _formatted(formatter: logging.Formatter, message: str, *, exc: Exception | None = None) -> str:
+    record = _record(message)
+    if exc is not None:
+        try:
+            raise exc
+        except type(exc):
+            record.exc_info = sys.exc_info()
+    RedactPatientTokens().filter(record)
+    return formatter.format(record)
+
+
+def test_a_json_line_is_one_object_with_time_level_logger_and_message():
+    line = _formatted(JsonFormatter(), "Not Found: /patients/12/")
+    entry = json.loads(line)
+    assert "\n" not in line
+    assert {k: entry[k] for k in ("level", "logger", "message")} == {
+        "level": "WARNING",
+        "logger": "django.request",
+        "message": "Not Found: /patients/12/",
+    }
+    assert datetime.fromisoformat(entry["time"]).tzinfo is not None
+
+
+def test_a_json_line_holds_no_token():
+    line = _formatted(JsonFormatter(), f"Not Found: /p/glow-clinic/{TOKEN}/")
+    assert TOKEN not in line
+    assert json.loads(line)["message"] == "Not Found: /p/glow-clinic/[token]/"
+
+
+def test_a_json_line_holds_no_token_from_a_traceback():
+    line = _formatted(
+        JsonFormatter(), "failed", exc=ValueError(f"bad path /p/glow-clinic/{TOKEN}/")
+    )
+    assert TOKEN not in line
+    assert "/p/glow-clinic/[token]/" in json.loads(line)["exception"]
+
+
+def test_a_json_line_carries_extra_fields_redacted():
+    record = _record("request")
+    record.path = f"/p/glow-clinic/{TOKEN}/"
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["path"] == "/p/glow-clinic/[token]/"
+
+
+def test_a_json_line_leaves_out_the_request_and_its_query_string():
+    from django.test import RequestFactory
+
+    record = _record("Not Found: /patients/")
+    record.request = RequestFactory().get("/patients/", {"q": "Jordan Smith"})
+    record.status_code = 404
+    entry = json.loads(JsonFormatter().format(record))
+    assert "request" not in entry and entry["status_code"] == 404
+    assert "Jordan" not in json.dumps(entry)
+
+
+def test_a_plain_line_holds_no_token_from_a_traceback():
+    formatter = formatter_for("plain")
+    line = _formatted(formatter, "failed", exc=ValueError(f"bad /p/glow-clinic/{TOKEN}/"))
+    assert TOKEN not in line and "/p/glow-clinic/[token]/" in line
+
+
+def test_log_format_json_makes_every_configured_line_json():
+    code = (
+        "import logging, django; django.setup(); "
+        f"logging.getLogger('django.request').warning('Not Found: /p/glow-clinic/{TOKEN}/'); "
+        "logging.getLogger('aftercare.dispatch').warning('refused: jo@example.com')"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=Path(__file__).resolve().parents[2],
+        env={**os.environ, "DJANGO_SETTINGS_MODULE": "clinic.settings", "LOG_FORMAT": "json"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    entries = [json.loads(line) for line in result.stderr.splitlines()]
+    assert [entry["message"] for entry in entries] == [
+        "Not Found: /p/glow-clinic/[token]/",
+        "refused: [email]",
+    ]
+    assert TOKEN not in result.stderr
+
+
+def test_the_celery_worker_handlers_get_the_filter_and_the_json_format():
+    logger = logging.Logger("celery-test")
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    logger.addHandler(handler)
+    celery_handlers_redact(logger, "json")
+    logger.warning("link /p/glow-clinic/%s/ for jo@example.com", TOKEN)
+    entry = json.loads(handler.stream.getvalue())
+    assert entry["message"] == "link /p/glow-clinic/[token]/ for [email]"
+
+
+def test_the_celery_worker_keeps_its_plain_layout_redacted():
+    logger = logging.Logger("celery-test")
+    handler = logging.StreamHandler(io.StringIO())
+    handler.setFormatter(logging.Formatter("[%(levelname)s] %(message)s"))
+    logger.addHandler(handler)
+    celery_handlers_redact(logger, "plain")
+    logger.warning("link /p/glow-clinic/%s/", TOKEN)
+    assert handler.stream.getvalue() == "[WARNING] link /p/glow-clinic/[token]/\n"

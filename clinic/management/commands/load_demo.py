@@ -19,6 +19,7 @@ DEMO_CLINIC = "Harbour Lane Skin Clinic"
 DEMO_LOGINS = {
     "practitioner": ("demo-practitioner-pass", StaffRole.PRACTITIONER, "Priya", "Shah"),
     "admin": ("demo-admin-pass-2026", StaffRole.CLINIC_ADMIN, "Alex", "Morgan"),
+    "frontdesk": ("demo-frontdesk-pass", StaffRole.FRONT_DESK, "Jo", "Rivera"),
 }
 DEMO_PATIENTS = [
     ("Jamie", "Okafor", "jamie.okafor@example.com", 5, True),

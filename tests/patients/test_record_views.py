@@ -1,0 +1,169 @@
+"""Timeline, export and erase pages (patients.record_views), and role limits on patient forms."""
+
+import json
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from aftercare.models import ConcernReport, Reminder, ReminderStatus
+from aftercare.services import plan_create
+from clinic.models import StaffRole
+from patients.models import Patient
+from tests.factories import PatientFactory, StaffMembershipFactory, TreatmentFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _client(clinic, role) -> Client:
+    client = Client()
+    client.force_login(StaffMembershipFactory(clinic=clinic, role=role).user)
+    return client
+
+
+@pytest.fixture
+def plan(clinic):
+    treatment = TreatmentFactory(patient=PatientFactory(clinic=clinic, first_name="Ines"))
+    return plan_create(treatment=treatment)
+
+
+def test_the_timeline_shows_treatment_plan_emails_reports_and_consent(clinic, plan):
+    patient = plan.treatment.patient
+    Reminder.objects.filter(plan=plan).update(status=ReminderStatus.FAILED, last_error="550 no")
+    ConcernReport.objects.create(
+        plan=plan,
+        patient=patient,
+        clinic=clinic,
+        symptoms=["pus"],
+        is_red_flag=True,
+        created_at=timezone.now(),
+    )
+    page = _client(clinic, StaffRole.FRONT_DESK).get(
+        reverse("patients:timeline", args=[patient.pk])
+    )
+    text = page.content.decode()
+    kinds = {event.kind for event in page.context["events"]}
+    assert kinds >= {"treatment", "plan", "email", "concern"}
+    assert reverse("aftercare:sheet", args=[plan.pk]) in text
+    assert "Red flag" in text
+    assert "550 no" in text
+    assert "Resend" in text
+
+
+def test_the_timeline_shows_consent_given_and_withdrawn(clinic):
+    client = _client(clinic, StaffRole.FRONT_DESK)
+    client.post(
+        reverse("patients:create"),
+        {
+            "first_name": "Ada",
+            "last_name": "Voss",
+            "email": "ada@example.com",
+            "email_consent": "on",
+        },
+    )
+    patient = Patient.objects.get(last_name="Voss")
+    client.post(reverse("aftercare:stop_reminders", args=[patient.pk]))
+    text = client.get(reverse("patients:timeline", args=[patient.pk])).content.decode()
+    assert "Agreed to aftercare emails" in text
+    assert "Email consent withdrawn" in text
+    assert "Reminders stopped by staff" in text
+
+
+def test_link_status_and_actions_are_on_the_timeline(clinic, plan):
+    from aftercare.links import link_current
+
+    link_current(plan=plan, now=timezone.now())
+    text = (
+        _client(clinic, StaffRole.FRONT_DESK)
+        .get(reverse("patients:timeline", args=[plan.treatment.patient_id]))
+        .content.decode()
+    )
+    assert "Active" in text
+    assert reverse("aftercare:revoke_links", args=[plan.treatment.patient_id]) in text
+    assert reverse("aftercare:reissue_link", args=[plan.treatment.patient_id]) in text
+
+
+def test_only_admins_see_the_audit_on_the_timeline(clinic, plan):
+    url = reverse("patients:timeline", args=[plan.treatment.patient_id])
+    assert "audit_entries" not in _client(clinic, StaffRole.PRACTITIONER).get(url).context
+    admin_page = _client(clinic, StaffRole.CLINIC_ADMIN).get(url).content.decode()
+    assert "viewed (timeline)" in admin_page
+
+
+def test_front_desk_adds_a_patient_without_clinical_fields(clinic):
+    client = _client(clinic, StaffRole.FRONT_DESK)
+    form = client.get(reverse("patients:create")).context["form"]
+    assert "skin_type" not in form.fields and "history_notes" not in form.fields
+    client.post(
+        reverse("patients:create"),
+        {"first_name": "Tom", "last_name": "Hale", "skin_type": "6", "slow_healing": "on"},
+    )
+    patient = Patient.objects.get(last_name="Hale")
+    assert patient.skin_type is None
+    assert not patient.slow_healing
+
+
+def test_front_desk_cannot_change_clinical_fields_by_posting_them(clinic):
+    patient = PatientFactory(clinic=clinic, skin_type=2, history_notes="keloid scarring")
+    _client(clinic, StaffRole.FRONT_DESK).post(
+        reverse("patients:edit", args=[patient.pk]),
+        {
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "phone": "07700 900999",
+            "skin_type": "6",
+            "history_notes": "",
+        },
+    )
+    patient.refresh_from_db()
+    assert patient.phone == "07700 900999"
+    assert patient.skin_type == 2
+    assert patient.history_notes == "keloid scarring"
+
+
+def test_a_treatment_waits_for_the_skin_type(clinic):
+    patient = PatientFactory(clinic=clinic, skin_type=None)
+    response = _client(clinic, StaffRole.PRACTITIONER).get(
+        reverse("patients:treatment_create", args=[patient.pk])
+    )
+    assert response.url == reverse("patients:edit", args=[patient.pk])
+
+
+def test_the_json_export_is_a_download_without_the_name_in_its_file_name(clinic, plan):
+    response = _client(clinic, StaffRole.CLINIC_ADMIN).get(
+        reverse("patients:export_json", args=[plan.treatment.patient_id])
+    )
+    data = json.loads(response.content)
+    assert data["patient"]["first_name"] == "Ines"
+    assert data["treatments"][0]["plans"][0]["content"] == plan.content
+    assert "Ines" not in response["Content-Disposition"]
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_the_readable_export_shows_the_record(clinic, plan):
+    text = (
+        _client(clinic, StaffRole.CLINIC_ADMIN)
+        .get(reverse("patients:export_html", args=[plan.treatment.patient_id]))
+        .content.decode()
+    )
+    assert "Record of Ines" in text
+    assert "Aftercare plan revision 1" in text
+
+
+def test_erasing_needs_the_confirmation(clinic, plan):
+    client = _client(clinic, StaffRole.CLINIC_ADMIN)
+    url = reverse("patients:erase", args=[plan.treatment.patient_id])
+    response = client.post(url, {})
+    assert "Tick the box" in response.content.decode()
+    assert Patient.objects.get(pk=plan.treatment.patient_id).erased_at is None
+
+
+def test_an_erased_patient_leaves_the_list_and_their_pages(clinic, plan):
+    client = _client(clinic, StaffRole.CLINIC_ADMIN)
+    patient_id = plan.treatment.patient_id
+    response = client.post(reverse("patients:erase", args=[patient_id]), {"confirm": "on"})
+    assert response.url == reverse("patients:list")
+    assert "Ines" not in client.get(reverse("patients:list")).content.decode()
+    assert client.get(reverse("patients:timeline", args=[patient_id])).status_code == 404
+    assert client.get(reverse("patients:detail", args=[patient_id])).status_code == 404
