@@ -24,7 +24,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftercare.emails import RenderedEmail, masked, reminder_email
-from aftercare.links import link_url, links_current, token_for
+from aftercare.links import link_addresses, links_current
 from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus, SentMessage
 from aftercare.plan_cache import stored_plan
 from aftercare.planning import Plan
@@ -281,12 +281,7 @@ def _commits_without_waiting_for_disk() -> Iterator[None]:
 
 
 def _plan_links(plan: AftercarePlan, link: PatientLink) -> tuple[Plan, str, str, str]:
-    return (
-        stored_plan(plan),
-        token_for(link),
-        link_url(link),
-        link_url(link, "patient:one_click_unsubscribe"),
-    )
+    return (stored_plan(plan), *link_addresses(link))
 
 
 def _finish(reminder: Reminder, claim: Claim, **changes: object) -> int:

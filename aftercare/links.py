@@ -7,6 +7,7 @@ import hmac
 import secrets
 from base64 import urlsafe_b64encode
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from django.conf import settings
 from django.urls import reverse
@@ -17,10 +18,12 @@ MIN_FRESH_LINK = timedelta(days=7)
 
 
 def token_for(link: PatientLink) -> str:
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"patient-link:{link.salt}".encode(), hashlib.sha256
-    ).digest()
-    return urlsafe_b64encode(digest).decode().rstrip("=")
+    return _token(link.salt, settings.SECRET_KEY)
+
+
+def _token(salt: str, secret_key: str) -> str:
+    digest = hmac.new(secret_key.encode(), f"patient-link:{salt}".encode(), hashlib.sha256)
+    return urlsafe_b64encode(digest.digest()).decode().rstrip("=")
 
 
 def hash_token(token: str) -> str:
@@ -65,6 +68,27 @@ def links_current(*, plans: list[AftercarePlan], now: datetime) -> dict[int, Pat
         if plan_id not in found:
             found[plan_id] = link_issue(plan=plan, sending_at=now)
     return found
+
+
+def link_addresses(link: PatientLink) -> tuple[str, str, str]:
+    """The link's token, its URL and its one-click unsubscribe URL.
+
+    Dispatch needs them for every email; they follow from the link's salt, its
+    clinic and the settings alone, so each process works them out once per link.
+    """
+    return _addresses(
+        link.salt, link.plan.treatment.clinic.slug, settings.SECRET_KEY, settings.SITE_URL
+    )
+
+
+@lru_cache(maxsize=4096)
+def _addresses(salt: str, clinic_slug: str, secret_key: str, site_url: str) -> tuple[str, str, str]:
+    token = _token(salt, secret_key)
+    return (
+        token,
+        site_url + reverse("patient:open", args=[clinic_slug, token]),
+        site_url + reverse("patient:one_click_unsubscribe", args=[clinic_slug, token]),
+    )
 
 
 def link_url(link: PatientLink, name: str = "patient:open") -> str:

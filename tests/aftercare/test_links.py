@@ -10,6 +10,7 @@ import pytest
 
 from aftercare.links import (
     hash_token,
+    link_addresses,
     link_current,
     link_for_token,
     link_issue,
@@ -187,3 +188,22 @@ def test_a_revoked_link_says_revoked_even_before_it_expires(plan):
     link = link_issue(plan=plan, sending_at=NOW)
     link.revoked_at = NOW
     assert link.status_at(NOW) == "revoked"
+
+
+def test_link_addresses_are_the_token_and_both_urls(plan, settings):
+    settings.SITE_URL = "https://aftercare.example.com"
+    link = link_issue(plan=plan, sending_at=NOW)
+    assert link_addresses(link) == (
+        token_for(link),
+        link_url(link),
+        link_url(link, "patient:one_click_unsubscribe"),
+    )
+
+
+def test_link_addresses_follow_a_change_of_site_url(plan, settings):
+    link = link_issue(plan=plan, sending_at=NOW)
+    settings.SITE_URL = "https://one.example.com"
+    first = link_addresses(link)[1]
+    settings.SITE_URL = "https://two.example.com"
+    assert first.startswith("https://one.example.com/")
+    assert link_addresses(link)[1].startswith("https://two.example.com/")
