@@ -260,7 +260,8 @@ def test_a_practitioner_starts_a_course_from_the_patient_page(practitioner_clien
         "sessions": "4",
         "min_interval_weeks": "4",
         "max_interval_weeks": "6",
-        "starts_on": timezone.localdate(timezone=LONDON).isoformat(),
+        # The treatment's own day: just after midnight "today" would come after it.
+        "starts_on": timezone.localdate(plan.treatment.performed_at, LONDON).isoformat(),
     }
     assert practitioner_client.post(url, data).status_code == 302
     assert _current(plan).content["course"]["session"] == 1

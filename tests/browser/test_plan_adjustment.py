@@ -97,7 +97,10 @@ def test_a_practitioner_extends_makeup_and_the_patient_sees_the_new_end_on_today
     zone = ZoneInfo(clinic.timezone)
     new_end = timezone.localtime(treatment.performed_at + timedelta(hours=72), zone)
     phone.goto(link)
-    assert phone.get_by_role("heading", level=1).inner_text().startswith("Day 0")
+    # Day 0 is the treatment's local day (so "Day 1" just after midnight).
+    treated_on = timezone.localdate(treatment.performed_at, zone)
+    day = (timezone.localdate(timezone=zone) - treated_on).days
+    assert phone.get_by_role("heading", level=1).inner_text().startswith(f"Day {day} ")
     makeup = phone.locator(".restrictions li", has_text="Makeup")
     assert makeup.inner_text() == (f"Makeup: from {new_end:%A %H:%M} ({new_end.day} {new_end:%B})")
     phone.screenshot(path=artifacts / "patient-today-adjusted.png", full_page=True)

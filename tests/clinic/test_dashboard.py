@@ -82,7 +82,9 @@ def test_another_clinics_work_is_not_on_the_board(plan):
 
 def test_the_page_links_each_item_to_what_to_do(practitioner_client, clinic):
     treatment = TreatmentFactory(
-        patient=PatientFactory(clinic=clinic), performed_at=timezone.now() - timedelta(minutes=30)
+        # Now, not "a while ago": just after midnight that would be yesterday's treatment.
+        patient=PatientFactory(clinic=clinic),
+        performed_at=timezone.now(),
     )
     plan = plan_create(treatment=treatment)
     report = ConcernReport.objects.create(
