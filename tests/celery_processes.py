@@ -23,6 +23,7 @@ subprocesses connect to the test database themselves and only see committed rows
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -36,6 +37,9 @@ from django.db import connection
 ROOT = Path(__file__).resolve().parents[1]
 CELERY = str(Path(sys.executable).parent / "celery")
 READY = {"worker": " ready.", "beat": "beat: Starting..."}
+TASK_EVENT = re.compile(
+    r"Task [\w.]+\[(?P<id>[0-9a-f-]{36})\] (?P<event>received|succeeded|raised|failed)"
+)
 
 
 def subprocess_database_url() -> str:
@@ -173,6 +177,24 @@ class CeleryProcess:
     def tail(self, lines: int = 40) -> str:
         return "\n".join(self.log().splitlines()[-lines:])
 
+    def tasks_in_flight(self) -> int:
+        """Tasks the worker has received and not yet finished, according to its log."""
+        received: set[str] = set()
+        finished: set[str] = set()
+        for match in TASK_EVENT.finditer(self.log()):
+            (received if match["event"] == "received" else finished).add(match["id"])
+        return len(received - finished)
+
+    def wait_until_idle(self, *, timeout: float = 30.0) -> bool:
+        """Wait for the tasks it has received to finish, e.g. before a test empties the tables.
+
+        A task still in the broker, not yet received, does not count.
+        """
+        deadline = time.monotonic() + timeout
+        while self.tasks_in_flight() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.tasks_in_flight() == 0
+
 
 class CeleryProcesses:
     """Starts workers and beats with one environment, and stops every one of them."""
@@ -182,7 +204,9 @@ class CeleryProcesses:
         self.folder = folder
         self.started: list[CeleryProcess] = []
 
-    def worker(self, name: str = "w1", *, wait: bool = True) -> CeleryProcess:
+    def worker(
+        self, name: str = "w1", *, wait: bool = True, queues: tuple[str, ...] = ()
+    ) -> CeleryProcess:
         command = [
             CELERY,
             "-A",
@@ -196,6 +220,8 @@ class CeleryProcesses:
             "--without-mingle",
             f"--hostname={name}-{os.getpid()}@%h",
         ]
+        if queues:
+            command.append(f"--queues={','.join(queues)}")
         return self._start(name, "worker", command, wait=wait)
 
     def beat(self, name: str = "b1", *, wait: bool = True) -> CeleryProcess:

@@ -366,18 +366,34 @@ def test_treatments_on_different_local_days_are_separate_visits(patient):
 # Courses
 
 
+def _start_course(patient, *, sessions=4, starts_on=date(2026, 3, 10), by=None, now=T0):
+    """A course of `sessions`, 4 to 6 weeks apart."""
+    return course_start(
+        patient=patient,
+        sessions=sessions,
+        min_interval_weeks=4,
+        max_interval_weeks=6,
+        starts_on=starts_on,
+        created_by=by,
+        now=now,
+    )
+
+
+def _treated_on_course(patient):
+    """Treated an hour before T0, on a course of 4, with only the rebooking email left."""
+    plan_create(
+        treatment=TreatmentFactory(patient=patient, performed_at=T0 - timedelta(hours=1)), now=T0
+    )
+    _start_course(patient)
+    Reminder.objects.filter(patient=patient).exclude(kind="rebooking").update(
+        status=ReminderStatus.CANCELLED
+    )
+
+
 def test_starting_a_course_makes_the_current_plan_say_which_session_it_is(patient):
     treatment = TreatmentFactory(patient=patient, performed_at=T0 - timedelta(hours=1))
     plan = plan_create(treatment=treatment, now=T0)
-    course_start(
-        patient=patient,
-        sessions=4,
-        min_interval_weeks=4,
-        max_interval_weeks=6,
-        starts_on=date(2026, 3, 10),
-        created_by=treatment.practitioner,
-        now=T0 + timedelta(hours=1),
-    )
+    _start_course(patient, by=treatment.practitioner, now=T0 + timedelta(hours=1))
     current = _current(treatment)
     assert current.revision == plan.revision + 1
     assert current.content["course"] == {
@@ -393,15 +409,7 @@ def test_the_second_session_across_the_clocks_change_is_numbered_and_windowed_by
 ):
     first = TreatmentFactory(patient=patient, performed_at=datetime(2026, 3, 2, 10, 0, tzinfo=UTC))
     plan_create(treatment=first, now=T0)
-    course_start(
-        patient=patient,
-        sessions=4,
-        min_interval_weeks=4,
-        max_interval_weeks=6,
-        starts_on=date(2026, 3, 2),
-        created_by=first.practitioner,
-        now=T0,
-    )
+    _start_course(patient, starts_on=date(2026, 3, 2), by=first.practitioner)
     # 23:30 UTC on 29 March is 00:30 BST on 30 March, the day after the clocks went forward.
     second = TreatmentFactory(
         patient=patient, performed_at=datetime(2026, 3, 29, 23, 30, tzinfo=UTC)
@@ -418,15 +426,7 @@ def test_the_second_session_across_the_clocks_change_is_numbered_and_windowed_by
 def test_ending_a_course_takes_the_session_off_the_plan(patient):
     treatment = TreatmentFactory(patient=patient, performed_at=T0 - timedelta(hours=1))
     plan_create(treatment=treatment, now=T0)
-    course = course_start(
-        patient=patient,
-        sessions=3,
-        min_interval_weeks=4,
-        max_interval_weeks=6,
-        starts_on=date(2026, 3, 10),
-        created_by=None,
-        now=T0,
-    )
+    course = _start_course(patient, sessions=3)
     assert course_end(course=course, user=None, now=T0 + timedelta(hours=1))
     assert _current(treatment).content["course"] is None
     assert not course_end(course=course, user=None, now=T0 + timedelta(hours=2))
@@ -436,20 +436,7 @@ def test_the_rebooking_email_names_the_window_and_the_booking_page(patient, smtp
     clinic = patient.clinic
     clinic.booking_url = "https://book.example.com/clinic"
     clinic.save()
-    treatment = TreatmentFactory(patient=patient, performed_at=T0 - timedelta(hours=1))
-    plan_create(treatment=treatment, now=T0)
-    course_start(
-        patient=patient,
-        sessions=4,
-        min_interval_weeks=4,
-        max_interval_weeks=6,
-        starts_on=date(2026, 3, 10),
-        created_by=None,
-        now=T0,
-    )
-    Reminder.objects.filter(patient=patient).exclude(kind="rebooking").update(
-        status=ReminderStatus.CANCELLED
-    )
+    _treated_on_course(patient)
     dispatch_due(now=T0 + timedelta(days=29))
     text = _sent_text(smtp_sink.wait_for(1)[0])
     assert "Session 1 of 4 of your course." in text
@@ -458,20 +445,7 @@ def test_the_rebooking_email_names_the_window_and_the_booking_page(patient, smtp
 
 
 def test_without_a_booking_page_the_rebooking_email_gives_the_phone(patient, smtp_sink):
-    treatment = TreatmentFactory(patient=patient, performed_at=T0 - timedelta(hours=1))
-    plan_create(treatment=treatment, now=T0)
-    course_start(
-        patient=patient,
-        sessions=4,
-        min_interval_weeks=4,
-        max_interval_weeks=6,
-        starts_on=date(2026, 3, 10),
-        created_by=None,
-        now=T0,
-    )
-    Reminder.objects.filter(patient=patient).exclude(kind="rebooking").update(
-        status=ReminderStatus.CANCELLED
-    )
+    _treated_on_course(patient)
     dispatch_due(now=T0 + timedelta(days=29))
     text = _sent_text(smtp_sink.wait_for(1)[0])
     assert f"Call {patient.clinic.phone} to book it." in text

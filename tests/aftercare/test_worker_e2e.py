@@ -1,6 +1,6 @@
 """End to end: a treatment saved here, a real Celery worker process, Redis, and the SMTP sink.
 
-The worker is a subprocess (tests.worker_process) on a queue of its own, so other
+The worker is a subprocess (tests.celery_processes) on a queue of its own, so other
 workers sharing this Redis cannot take its tasks. The tests are transactional: the
 worker only sees committed rows, and `transaction.on_commit` must really fire.
 If another test flushes Redis meanwhile, a queued task vanishes: rerun before
@@ -32,9 +32,9 @@ from aftercare.tasks import dispatch_due_reminders
 from clinic.celery import app as celery_app
 from patients.models import Patient
 from patients.services import treatment_create
+from tests.celery_processes import CeleryProcess, CeleryProcesses, celery_env
 from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory, UserFactory
 from tests.smtp_sink import SmtpSink
-from tests.worker_process import CeleryProcess, env_for_subprocess
 
 pytestmark = [
     pytest.mark.redis,
@@ -100,12 +100,17 @@ def queue() -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def worker(django_db_setup, django_db_blocker, live_server, sink, queue) -> Iterator[CeleryProcess]:
+def worker(
+    django_db_setup, django_db_blocker, tmp_path_factory, live_server, sink, queue
+) -> Iterator[CeleryProcess]:
+    folder = tmp_path_factory.mktemp("celery")
     with django_db_blocker.unblock():
-        env = env_for_subprocess(sink.url, SITE_URL=live_server.url)
-    process = CeleryProcess(kind="worker", env=env, queues=[queue]).start()
-    yield process
-    process.stop()
+        env = celery_env(email_url=sink.url, var_dir=folder, SITE_URL=live_server.url)
+    processes = CeleryProcesses(env=env, folder=folder)
+    try:
+        yield processes.worker("e2e", queues=(queue,))
+    finally:
+        processes.stop_all()
 
 
 @pytest.fixture
