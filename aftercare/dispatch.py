@@ -5,11 +5,11 @@ SELECT ... FOR UPDATE SKIP LOCKED in a short transaction that marks them
 `sending` under a fresh lease token; the sending happens after commit, outside
 any transaction; every outcome is written only if the row still carries that
 token, so a worker whose lease ran out cannot overwrite the one that took over.
+Recording a sent email is aftercare.recording's job.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
@@ -23,11 +23,12 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from aftercare.emails import RenderedEmail, masked, reminder_email
+from aftercare.emails import reminder_email
 from aftercare.links import link_addresses, links_current
-from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus, SentMessage
+from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus
 from aftercare.plan_cache import stored_plan
 from aftercare.planning import Plan
+from aftercare.recording import SentRecorder, copy_of
 from aftercare.transports import EmailTransport, TransportError
 
 logger = logging.getLogger(__name__)
@@ -111,7 +112,7 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
         now=clock(),
     )
     plans: dict[int, tuple[Plan, str, str, str]] = {}
-    with EmailTransport() as transport:
+    with EmailTransport() as transport, SentRecorder() as recorder:
         for reminder in reminders:
             if not reminder.patient.can_receive_reminders or reminder.plan.superseded_at:
                 reason = "no consent" if reminder.plan.superseded_at is None else "superseded"
@@ -143,78 +144,11 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
             except TransportError as error:
                 _record_failure(reminder, claim, error, clock(), result)
                 continue
-            copy = _copy_of(reminder, rendered, token, sent_at=clock())
-            if not _record_sent(reminder, claim, copy):
-                logger.warning("reminder %s was sent after its lease ran out", reminder.pk)
+            recorder.record(
+                reminder, claim.lease_token, copy_of(reminder, rendered, token, sent_at=clock())
+            )
             result.sent += 1
     return result
-
-
-def _record_sent(reminder: Reminder, claim: Claim, copy: SentMessage) -> bool:
-    """Mark the row sent (if this claim still holds it) and keep the copy, together.
-
-    On PostgreSQL this is one statement, so one round trip and one commit per
-    email instead of four: that bookkeeping, not the SQL itself, was most of what
-    dispatch cost on top of rendering and sending.
-    """
-    if connection.vendor != "postgresql":
-        with transaction.atomic():
-            marked = _finish(
-                reminder, claim, status=ReminderStatus.SENT, sent_at=copy.sent_at, last_error=""
-            )
-            copy.save()
-        return bool(marked)
-    reminders = Reminder._meta.db_table
-    copies = SentMessage._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            WITH marked AS (
-                UPDATE {reminders} SET status = %s, sent_at = %s, last_error = ''
-                WHERE id = %s AND lease_token = %s AND status = %s
-                RETURNING id
-            )
-            INSERT INTO {copies}
-                (reminder_id, message_id, "to", subject, text_body, html_body, headers, sent_at)
-            VALUES (%s, %s, %s, %s, %s, %s, %s::jsonb, %s)
-            RETURNING (SELECT count(*) FROM marked)
-            """,  # noqa: S608  # nosec B608  # table names come from the models, values are parameters
-            [
-                ReminderStatus.SENT,
-                copy.sent_at,
-                reminder.pk,
-                claim.lease_token,
-                ReminderStatus.SENDING,
-                reminder.pk,
-                copy.message_id,
-                copy.to,
-                copy.subject,
-                copy.text_body,
-                copy.html_body,
-                json.dumps(copy.headers),
-                copy.sent_at,
-            ],
-        )
-        (marked,) = cursor.fetchone()
-    return bool(marked)
-
-
-def _copy_of(
-    reminder: Reminder, rendered: RenderedEmail, token: str, *, sent_at: datetime
-) -> SentMessage:
-    """The clinic's copy of a sent email, with the patient's token masked (unsaved)."""
-    return SentMessage(
-        reminder=reminder,
-        message_id=reminder.message_id,
-        to=reminder.patient.email,
-        subject=rendered.message.subject,
-        text_body=masked(rendered.text, token),
-        html_body=masked(rendered.html, token),
-        headers={
-            key: masked(str(value), token) for key, value in rendered.message.extra_headers.items()
-        },
-        sent_at=sent_at,
-    )
 
 
 def dispatch_due(

@@ -6,9 +6,10 @@ while something goes wrong: a worker is SIGKILLed mid-batch, Redis is flushed, t
 and two beats run at once, the mail server refuses connections for a while.
 
 Every reminder must arrive, and arrive once. The only duplicates allowed are messages in
-flight when a worker is killed (at most one per kill: the worker sends one message at a time
-and records it right after), and a duplicate carries the Message-ID of its reminder, so the
-patient's mail client shows it once.
+flight when a worker is killed (at most one per kill: the worker hands one message at a time
+to the mail server, and each message's record is on its way to the database before the next
+is handed over), and a duplicate carries the Message-ID of its reminder, so the patient's
+mail client shows it once.
 """
 
 from __future__ import annotations
@@ -362,9 +363,11 @@ def test_a_worker_killed_while_recording_a_send_keeps_the_clinics_copy(sinks, ce
             timeout=30,
             what="the worker to record its first email",
         )
-        # Killed now, the worker never hears back: once the lock goes the server either
-        # finishes the statement (the row marked sent and its copy, together) or drops it
-        # (the row is sent again later, with its copy). Never a mark without a copy.
+        # Killed now (its statement waiting on the server, the worker handing its second
+        # email to the slow sink), the worker never hears back: once the lock goes the
+        # server either finishes the statement (the row marked sent and its copy, together)
+        # or drops it (the row is sent again later, with its copy). Never a mark without
+        # a copy.
         worker.kill()
     finally:
         locker.close()
