@@ -58,6 +58,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings) -> None:
+    # Most tests make users (every treatment has a practitioner); PBKDF2 would dominate
+    # the run time. Hashing and checking both use this list, so logins still work.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def clinic(db):
     return ClinicFactory()

@@ -21,11 +21,6 @@ LONDON = ZoneInfo("Europe/London")
 REASON_REQUIRED = "24 hours is shorter than the guidance (48 hours): write down why."
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def plan(clinic, practitioner) -> AftercarePlan:
     """A moderate treatment an hour ago (makeup: 48 hours by the guidance)."""

@@ -62,11 +62,6 @@ def default_guidance(db) -> None:
         install_guidance(DEFAULT_GUIDANCE, models)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def photo_storage(tmp_path, monkeypatch):
     field = ConcernReport._meta.get_field("photo")

@@ -51,12 +51,6 @@ LONDON = ZoneInfo("Europe/London")
 LEASE = 120
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    # Every treatment's practitioner is a new user; PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def now() -> datetime:
     """Noon today in London: a fixed moment of the day, on today's date so links are valid."""

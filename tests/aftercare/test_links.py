@@ -28,11 +28,6 @@ PERFORMED_AT = datetime(2026, 3, 10, 11, 0, tzinfo=UTC)
 NOW = PERFORMED_AT + timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def plan() -> AftercarePlan:
     return plan_create(treatment=TreatmentFactory(performed_at=PERFORMED_AT), now=NOW)

@@ -33,11 +33,6 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def fresh_rate_limit() -> None:
     # Bad tokens are counted per address in the cache; every test starts with none.
     cache.clear()

@@ -29,11 +29,6 @@ pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _claimed_day_0() -> tuple[Reminder, uuid.UUID, SentMessage]:
     """The day-0 reminder of a new plan, claimed, with the copy of its email."""
     (claimed,) = _claimed_day_0s(1)

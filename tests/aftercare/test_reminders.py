@@ -29,12 +29,6 @@ LONDON = ZoneInfo("Europe/London")
 DEFAULT_KINDS = ["day-0", "day-1", "day-3", "day-6", "day-14", "rebooking", "long-term"]
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    # Every treatment's practitioner is a new user; PBKDF2 would dominate the run time.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def _plan(*, performed_at: datetime = NOW - timedelta(hours=1), **treatment) -> AftercarePlan:
     return plan_create(treatment=TreatmentFactory(performed_at=performed_at, **treatment), now=NOW)
 

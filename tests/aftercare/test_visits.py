@@ -15,11 +15,6 @@ pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def test_a_visit_is_the_patients_treatments_on_one_local_day(patient):
     morning = TreatmentFactory(patient=patient, performed_at=T0 - timedelta(hours=3))
     noon = TreatmentFactory(patient=patient, performed_at=T0)

@@ -22,11 +22,6 @@ from tests.factories import TreatmentFactory
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def fast_password_hashing(settings) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def patient_client(client, clinic):
     if not RecoveryPhase.objects.exists():  # a transactional test may have flushed it
