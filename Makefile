@@ -29,6 +29,7 @@ run: venv
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	@echo "Staff login: http://localhost:$${PORT:-8000}/accounts/login/  (Ctrl-C stops web, worker and beat)"
+	@echo "admin and platform then ask for a code: add the key above to an authenticator app, or use a recovery code."
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 lint: venv

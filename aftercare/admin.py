@@ -4,15 +4,23 @@ import json
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from aftercare import guidance as guidance_rows
+from aftercare.clinic_guidance import (
+    guidance_for_clinic,
+    guidance_install,
+    row_default,
+    row_differences,
+    row_reset,
+)
+from aftercare.default_guidance import DEFAULT_GUIDANCE
 from aftercare.forms import FactIdsFormField, GuidanceItemAdminForm, PlanPreviewForm
-from aftercare.guidance import guidance_with, load_guidance
+from aftercare.guidance import guidance_with
 from aftercare.inputs import Guidance
 from aftercare.models import (
     AftercarePlan,
@@ -33,6 +41,7 @@ from aftercare.models import (
 )
 from aftercare.planning import Plan, build_plan
 from aftercare.reminders import reminder_resend
+from clinic.admin_scoping import ClinicScopedAdmin, clinic_of, sees_every_clinic
 
 PREVIEW_CLINIC = {"clinic_name": "Your clinic", "phone": "your phone", "email": "your email"}
 
@@ -54,16 +63,118 @@ def _preview_plan(form: PlanPreviewForm, guidance: Guidance) -> Plan | None:
     return build_plan(*form.facts(**PREVIEW_CLINIC), guidance) if form.is_valid() else None
 
 
-class GuidanceAdmin(admin.ModelAdmin):
+class ClinicGuidanceAdmin(ClinicScopedAdmin):
+    """A clinic's own guidance rows, compared with the shipped default.
+
+    The list says of each row whether it is as shipped, changed by the clinic or added
+    by it; the change form lists the fields that differ and has "Reset to the shipped
+    default" (also an action). Rows that came from the default are switched off, not
+    deleted, so `guidance_update` never brings them back (aftercare.clinic_guidance).
+    """
+
+    change_form_template = "admin/aftercare/guidance_change_form.html"
+    actions = ["reset_to_default"]
+
+    def get_queryset(self, request: HttpRequest):
+        clinic = clinic_of(request)
+        if clinic is not None:
+            guidance_install(clinic=clinic)
+        return super().get_queryset(request)
+
+    def get_list_display(self, request: HttpRequest):
+        columns = [*super().get_list_display(request), "compared_with_default"]
+        return [*columns, "clinic"] if sees_every_clinic(request) else columns
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        readonly = list(super().get_readonly_fields(request, obj))
+        return [*readonly, "differences"] if obj is not None else readonly
+
+    def get_actions(self, request: HttpRequest):
+        # Deleting goes one row at a time, where has_delete_permission sees the row.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        if obj is not None and obj.default_key:
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="Compared with the shipped default")
+    def compared_with_default(self, obj) -> str:
+        differences = row_differences(obj)
+        if differences is None:
+            return "Added by the clinic" if not obj.default_key else "No longer shipped"
+        return "Changed by the clinic" if differences else "As shipped"
+
+    @admin.display(description="Differences from the shipped default")
+    def differences(self, obj) -> str:
+        differences = row_differences(obj)
+        if differences is None:
+            return self.compared_with_default(obj)
+        if not differences:
+            return "None: this is the shipped default."
+        return format_html(
+            "<table><tr><th>Field</th><th>This clinic</th><th>Shipped default</th></tr>{}</table>",
+            format_html_join(
+                "",
+                "<tr><td>{}</td><td>{}</td><td>{}</td></tr>",
+                (
+                    (_field_label(obj, d.field), _shown(d.clinic_value), _shown(d.default_value))
+                    for d in differences
+                ),
+            ),
+        )
+
+    @admin.action(description="Reset the selected rows to the shipped default")
+    def reset_to_default(self, request: HttpRequest, queryset) -> None:
+        rows = [row for row in queryset if row_default(row) is not None]
+        for row in rows:
+            row_reset(row=row)
+        skipped = queryset.count() - len(rows)
+        message = f"{len(rows)} row(s) reset to the shipped default."
+        if skipped:
+            message += f" {skipped} row(s) added by the clinic have no default and were left."
+        self.message_user(request, message)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method == "POST" and "_reset" in request.POST and object_id:
+            obj = self.get_object(request, unquote(object_id))
+            if obj is not None and self.has_change_permission(request, obj):
+                if row_default(obj) is not None:
+                    row_reset(row=obj)
+                    self.message_user(request, f"“{obj}” is the shipped default again.")
+                return HttpResponseRedirect(request.path)
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+
+def _field_label(obj, name: str) -> str:
+    return str(obj._meta.get_field(name).verbose_name).capitalize()
+
+
+def _shown(value: object) -> str:
+    if value in (None, "", []):
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return str(value)
+
+
+def _request_guidance(request: HttpRequest) -> Guidance:
+    """The guidance previews use: the staff member's clinic's, or the shipped default."""
+    clinic = clinic_of(request)
+    return guidance_for_clinic(clinic) if clinic is not None else DEFAULT_GUIDANCE
+
+
+class GuidanceAdmin(ClinicGuidanceAdmin):
     """Shared by the guidance tables: fact ids as text, and "Preview" before saving.
 
-    Pressing "Preview" on a change form shows the plan the guidance would give
-    with the unsaved edit applied, for sample treatment facts; nothing is saved
+    Pressing "Preview" on a change form shows the plan the clinic's guidance would
+    give with the unsaved edit applied, for sample treatment facts; nothing is saved
     until the admin presses "Save these changes" on that page.
     """
 
     formfield_overrides = {FactIdsField: {"form_class": FactIdsFormField}}
-    change_form_template = "admin/aftercare/guidance_change_form.html"
     row_converter = None
 
     @admin.display(description="Fact ids")
@@ -89,7 +200,7 @@ class GuidanceAdmin(admin.ModelAdmin):
             return None  # the normal change view shows the errors (and saves nothing)
         instance = form.save(commit=False)
         pending = guidance_with(
-            load_guidance(),
+            guidance_for_clinic(instance.clinic),
             row=type(self).row_converter(instance),
             replacing=obj.key if obj else None,
             active=getattr(instance, "is_active", True),
@@ -209,14 +320,14 @@ class ReminderMomentAdmin(GuidanceAdmin):
 
 
 @admin.register(IntensityFactor)
-class IntensityFactorAdmin(admin.ModelAdmin):
+class IntensityFactorAdmin(ClinicGuidanceAdmin):
     list_display = ["factor", "threshold", "value", "points", "note"]
     list_filter = ["factor"]
     list_editable = ["points"]
 
 
 @admin.register(IntensityLevel)
-class IntensityLevelAdmin(admin.ModelAdmin):
+class IntensityLevelAdmin(ClinicGuidanceAdmin):
     list_display = ["rank", "label", "min_score", "downtime_hours"]
     change_list_template = "admin/aftercare/intensity_change_list.html"
 
@@ -226,7 +337,7 @@ class IntensityLevelAdmin(admin.ModelAdmin):
 
     def preview_view(self, request: HttpRequest) -> HttpResponse:
         form = _sample_form(request.GET or None)
-        plan = _preview_plan(form, load_guidance())
+        plan = _preview_plan(form, _request_guidance(request))
         context = {
             **self.admin_site.each_context(request),
             "title": "Preview a plan",
@@ -255,7 +366,8 @@ class GuidanceSnapshotAdmin(admin.ModelAdmin):
 
 
 @admin.register(AftercarePlan)
-class AftercarePlanAdmin(admin.ModelAdmin):
+class AftercarePlanAdmin(ClinicScopedAdmin):
+    clinic_lookup = "treatment__clinic"
     list_display = ["__str__", "intensity", "created_at", "created_by", "superseded_at"]
     list_filter = ["intensity", "created_at"]
     search_fields = ["treatment__patient__last_name", "treatment__patient__email"]
@@ -299,7 +411,8 @@ class SentMessageInline(admin.TabularInline):
 
 
 @admin.register(Reminder)
-class ReminderAdmin(admin.ModelAdmin):
+class ReminderAdmin(ClinicScopedAdmin):
+    clinic_lookup = "patient__clinic"
     list_display = ["label", "patient", "due_at", "status", "attempts", "sent_at", "last_error"]
     list_filter = ["status", "kind", "due_at"]
     search_fields = ["patient__last_name", "patient__email", "message_id"]
@@ -336,7 +449,8 @@ class ReminderAdmin(admin.ModelAdmin):
 
 
 @admin.register(SentMessage)
-class SentMessageAdmin(admin.ModelAdmin):
+class SentMessageAdmin(ClinicScopedAdmin):
+    clinic_lookup = "reminder__patient__clinic"
     list_display = ["sent_at", "to", "subject", "message_id"]
     search_fields = ["to", "message_id"]
     date_hierarchy = "sent_at"
@@ -359,7 +473,8 @@ class SentMessageAdmin(admin.ModelAdmin):
 
 
 @admin.register(PatientLink)
-class PatientLinkAdmin(admin.ModelAdmin):
+class PatientLinkAdmin(ClinicScopedAdmin):
+    clinic_lookup = "plan__treatment__clinic"
     list_display = ["plan", "created_at", "expires_at", "revoked_at"]
     list_filter = ["revoked_at"]
     exclude = ["salt", "token_hash"]
@@ -370,7 +485,8 @@ class PatientLinkAdmin(admin.ModelAdmin):
 
 
 @admin.register(ConcernReport)
-class ConcernReportAdmin(admin.ModelAdmin):
+class ConcernReportAdmin(ClinicScopedAdmin):
+    clinic_lookup = "clinic"
     list_display = ["created_at", "patient", "clinic", "is_red_flag", "handled_at"]
     list_filter = ["is_red_flag", "clinic", ("handled_at", admin.EmptyFieldListFilter)]
     search_fields = ["patient__last_name", "patient__email"]
@@ -391,9 +507,10 @@ class ConcernReportAdmin(admin.ModelAdmin):
 
 
 @admin.register(PlanAdjustment)
-class PlanAdjustmentAdmin(admin.ModelAdmin):
+class PlanAdjustmentAdmin(ClinicScopedAdmin):
     """The record of practitioners' changes: read only, made from the treatment page."""
 
+    clinic_lookup = "treatment__clinic"
     list_display = ["created_at", "treatment", "kind", "describe", "created_by", "dropped_at"]
     list_filter = ["kind", "created_at"]
     list_select_related = ["treatment__patient", "created_by"]
@@ -408,7 +525,8 @@ class PlanAdjustmentAdmin(admin.ModelAdmin):
 
 
 @admin.register(TreatmentCourse)
-class TreatmentCourseAdmin(admin.ModelAdmin):
+class TreatmentCourseAdmin(ClinicScopedAdmin):
+    clinic_lookup = "patient__clinic"
     list_display = ["patient", "sessions", "min_interval_weeks", "max_interval_weeks", "starts_on"]
     list_filter = ["ended_at"]
     list_select_related = ["patient"]

@@ -20,37 +20,28 @@ from aftercare.inputs import (
 )
 
 
-def load_guidance() -> Guidance:
-    """The active guidance in the database, as the planner's input."""
+def load_guidance(clinic: Any) -> Guidance:
+    """The clinic's active guidance in the database, as the planner's input.
+
+    Reads only; `aftercare.clinic_guidance.guidance_for_clinic` also gives a clinic
+    its copy of the shipped default the first time it is needed.
+    """
     from aftercare import models
 
+    def rows(model: Any, **active: bool) -> Any:
+        return model.objects.filter(clinic=clinic, **active)
+
     return Guidance(
-        phases=tuple(phase_from_row(row) for row in models.RecoveryPhase.objects.all()),
-        items=tuple(
-            item_from_row(row) for row in models.GuidanceItem.objects.filter(is_active=True)
-        ),
+        phases=tuple(phase_from_row(row) for row in rows(models.RecoveryPhase)),
+        items=tuple(item_from_row(row) for row in rows(models.GuidanceItem, is_active=True)),
         restrictions=tuple(
-            restriction_from_row(row)
-            for row in models.RestrictionRule.objects.filter(is_active=True)
+            restriction_from_row(row) for row in rows(models.RestrictionRule, is_active=True)
         ),
         reminders=tuple(
-            reminder_from_row(row) for row in models.ReminderMoment.objects.filter(is_active=True)
+            reminder_from_row(row) for row in rows(models.ReminderMoment, is_active=True)
         ),
-        intensity_factors=tuple(
-            IntensityFactor(
-                factor=row.factor, points=row.points, threshold=row.threshold, value=row.value
-            )
-            for row in models.IntensityFactor.objects.all()
-        ),
-        intensity_levels=tuple(
-            IntensityLevel(
-                rank=row.rank,
-                label=row.label,
-                min_score=row.min_score,
-                downtime_hours=row.downtime_hours,
-            )
-            for row in models.IntensityLevel.objects.all()
-        ),
+        intensity_factors=tuple(factor_from_row(row) for row in rows(models.IntensityFactor)),
+        intensity_levels=tuple(level_from_row(row) for row in rows(models.IntensityLevel)),
     )
 
 
@@ -91,78 +82,83 @@ def guidance_fingerprint(guidance: Guidance) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-def install_guidance(guidance: Guidance, models: Any) -> None:
-    """Write `guidance` into empty tables; `models` has the model classes as attributes.
+def phase_fields(phase: Phase) -> dict[str, Any]:
+    return {
+        "key": phase.key,
+        "name": phase.name,
+        "summary": phase.summary_md,
+        "starts_after_hours": phase.starts_after_hours,
+        "ends_after_hours": phase.ends_after_hours,
+        "fact_ids": list(phase.fact_ids),
+    }
 
-    Used by the data migration, with the historical models of that migration.
-    """
-    for phase in guidance.phases:
-        models.RecoveryPhase.objects.create(
-            key=phase.key,
-            name=phase.name,
-            summary=phase.summary_md,
-            starts_after_hours=phase.starts_after_hours,
-            ends_after_hours=phase.ends_after_hours,
-            fact_ids=list(phase.fact_ids),
-        )
-    for item in guidance.items:
-        conditions = item.conditions
-        models.GuidanceItem.objects.create(
-            key=item.key,
-            kind=item.kind,
-            title=item.title,
-            body=item.body_md,
-            starts_after_hours=item.starts_after_hours,
-            ends_after_hours=item.ends_after_hours,
-            order=item.order,
-            min_depth_mm=conditions.min_depth_mm,
-            max_depth_mm=conditions.max_depth_mm,
-            min_passes=conditions.min_passes,
-            max_passes=conditions.max_passes,
-            min_intensity=conditions.min_intensity,
-            areas=sorted(conditions.areas),
-            devices=sorted(conditions.devices),
-            skin_types=sorted(conditions.skin_types),
-            min_age=conditions.min_age,
-            max_age=conditions.max_age,
-            history=sorted(conditions.history),
-            seasons=sorted(conditions.seasons),
-            fact_ids=list(item.fact_ids),
-        )
-    for restriction in guidance.restrictions:
-        models.RestrictionRule.objects.create(
-            key=restriction.key,
-            label=restriction.label,
-            body=restriction.body_md,
-            hours_light=restriction.hours_light,
-            hours_moderate=restriction.hours_moderate,
-            hours_intense=restriction.hours_intense,
-            order=restriction.order,
-            fact_ids=list(restriction.fact_ids),
-        )
-    for moment in guidance.reminders:
-        models.ReminderMoment.objects.create(
-            key=moment.key,
-            label=moment.label,
-            summary=moment.summary_md,
-            offset_days=moment.offset_days,
-            min_intensity=moment.min_intensity,
-            fact_ids=list(moment.fact_ids),
-        )
-    for factor in guidance.intensity_factors:
-        models.IntensityFactor.objects.create(
-            factor=factor.factor,
-            threshold=factor.threshold,
-            value=factor.value,
-            points=factor.points,
-        )
-    for level in guidance.intensity_levels:
-        models.IntensityLevel.objects.create(
-            rank=level.rank,
-            label=level.label,
-            min_score=level.min_score,
-            downtime_hours=level.downtime_hours,
-        )
+
+def item_fields(item: GuidanceItem) -> dict[str, Any]:
+    conditions = item.conditions
+    return {
+        "key": item.key,
+        "kind": item.kind,
+        "title": item.title,
+        "body": item.body_md,
+        "starts_after_hours": item.starts_after_hours,
+        "ends_after_hours": item.ends_after_hours,
+        "order": item.order,
+        "min_depth_mm": conditions.min_depth_mm,
+        "max_depth_mm": conditions.max_depth_mm,
+        "min_passes": conditions.min_passes,
+        "max_passes": conditions.max_passes,
+        "min_intensity": conditions.min_intensity,
+        "areas": sorted(conditions.areas),
+        "devices": sorted(conditions.devices),
+        "skin_types": sorted(conditions.skin_types),
+        "min_age": conditions.min_age,
+        "max_age": conditions.max_age,
+        "history": sorted(conditions.history),
+        "seasons": sorted(conditions.seasons),
+        "fact_ids": list(item.fact_ids),
+    }
+
+
+def restriction_fields(restriction: Restriction) -> dict[str, Any]:
+    return {
+        "key": restriction.key,
+        "label": restriction.label,
+        "body": restriction.body_md,
+        "hours_light": restriction.hours_light,
+        "hours_moderate": restriction.hours_moderate,
+        "hours_intense": restriction.hours_intense,
+        "order": restriction.order,
+        "fact_ids": list(restriction.fact_ids),
+    }
+
+
+def reminder_fields(moment: ReminderMoment) -> dict[str, Any]:
+    return {
+        "key": moment.key,
+        "label": moment.label,
+        "summary": moment.summary_md,
+        "offset_days": moment.offset_days,
+        "min_intensity": moment.min_intensity,
+        "fact_ids": list(moment.fact_ids),
+    }
+
+
+def factor_fields(factor: IntensityFactor) -> dict[str, Any]:
+    return {
+        "factor": factor.factor,
+        "threshold": factor.threshold,
+        "value": factor.value,
+        "points": factor.points,
+    }
+
+
+def level_fields(level: IntensityLevel) -> dict[str, Any]:
+    return {
+        "rank": level.rank,
+        "label": level.label,
+        "min_score": level.min_score,
+        "downtime_hours": level.downtime_hours,
+    }
 
 
 def _json_default(value: object) -> object:
@@ -232,4 +228,19 @@ def reminder_from_row(row: Any) -> ReminderMoment:
         offset_days=row.offset_days,
         min_intensity=row.min_intensity,
         fact_ids=tuple(row.fact_ids),
+    )
+
+
+def factor_from_row(row: Any) -> IntensityFactor:
+    return IntensityFactor(
+        factor=row.factor, points=row.points, threshold=row.threshold, value=row.value
+    )
+
+
+def level_from_row(row: Any) -> IntensityLevel:
+    return IntensityLevel(
+        rank=row.rank,
+        label=row.label,
+        min_score=row.min_score,
+        downtime_hours=row.downtime_hours,
     )

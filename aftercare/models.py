@@ -1,7 +1,8 @@
 """Guidance that clinic admins edit, and the plans made from it.
 
 The guidance tables mirror the plain values in `aftercare.inputs`; the planner
-never sees these models (see `aftercare.guidance.load_guidance`).
+never sees these models (see `aftercare.guidance.load_guidance`). Each clinic has
+its own rows, copied from the shipped default (`aftercare.clinic_guidance`).
 """
 
 from __future__ import annotations
@@ -53,8 +54,39 @@ class FactIdsField(models.JSONField):
         super().__init__(*args, **kwargs)
 
 
-class RecoveryPhase(models.Model):
-    key = models.SlugField(unique=True)
+CLINIC_HELP = "The clinic whose patients this guidance is for."
+DEFAULT_KEY_HELP = (
+    "The shipped default row this row comes from; empty when the clinic added it "
+    "(see aftercare.clinic_guidance)."
+)
+DEFAULT_FINGERPRINT_HELP = "Fingerprint of that default row, as it was when last taken."
+
+
+class ClinicGuidanceRow(models.Model):
+    """A row of one clinic's guidance, remembering the shipped default row it came from."""
+
+    clinic = models.ForeignKey(
+        "clinic.Clinic", on_delete=models.CASCADE, related_name="+", help_text=CLINIC_HELP
+    )
+    default_key = models.CharField(
+        max_length=100, blank=True, editable=False, help_text=DEFAULT_KEY_HELP
+    )
+    default_fingerprint = models.CharField(
+        max_length=64, blank=True, editable=False, help_text=DEFAULT_FINGERPRINT_HELP
+    )
+
+    class Meta:
+        abstract = True
+
+
+def unique_per_clinic(model_name: str, *fields: str) -> models.UniqueConstraint:
+    return models.UniqueConstraint(
+        fields=["clinic", *fields], name=f"{model_name}_unique_per_clinic"
+    )
+
+
+class RecoveryPhase(ClinicGuidanceRow):
+    key = models.SlugField()
     name = models.CharField(max_length=100)
     summary = models.TextField(help_text="Markdown.")
     starts_after_hours = models.PositiveIntegerField()
@@ -66,6 +98,7 @@ class RecoveryPhase(models.Model):
     class Meta:
         ordering = ["starts_after_hours", "key"]
         constraints = [
+            unique_per_clinic("phase", "key"),
             models.CheckConstraint(
                 condition=Q(ends_after_hours__isnull=True)
                 | Q(ends_after_hours__gt=F("starts_after_hours")),
@@ -77,8 +110,8 @@ class RecoveryPhase(models.Model):
         return self.name
 
 
-class GuidanceItem(models.Model):
-    key = models.SlugField(unique=True)
+class GuidanceItem(ClinicGuidanceRow):
+    key = models.SlugField()
     kind = models.CharField(max_length=10, choices=ItemKind.choices)
     title = models.CharField(max_length=200)
     body = models.TextField(help_text="Markdown. HTML is removed when it is shown.")
@@ -112,6 +145,7 @@ class GuidanceItem(models.Model):
     class Meta:
         ordering = ["starts_after_hours", "order", "key"]
         constraints = [
+            unique_per_clinic("guidance_item", "key"),
             models.CheckConstraint(
                 condition=Q(kind__in=ItemKind.values), name="guidance_item_kind_valid"
             ),
@@ -144,10 +178,10 @@ class GuidanceItem(models.Model):
         return self.title
 
 
-class RestrictionRule(models.Model):
+class RestrictionRule(ClinicGuidanceRow):
     """Something to avoid for a while. Its duration never shrinks as intensity grows."""
 
-    key = models.SlugField(unique=True)
+    key = models.SlugField()
     label = models.CharField(max_length=100, help_text='Shown as "<label>: from Thursday 14:30".')
     body = models.TextField(help_text="Markdown: what to avoid, why, and what to do instead.")
     hours_light = models.PositiveIntegerField()
@@ -160,6 +194,7 @@ class RestrictionRule(models.Model):
     class Meta:
         ordering = ["order", "key"]
         constraints = [
+            unique_per_clinic("restriction", "key"),
             models.CheckConstraint(
                 condition=Q(hours_moderate__gte=F("hours_light"))
                 & Q(hours_intense__gte=F("hours_moderate")),
@@ -175,8 +210,8 @@ class RestrictionRule(models.Model):
         return self.label
 
 
-class ReminderMoment(models.Model):
-    key = models.SlugField(unique=True)
+class ReminderMoment(ClinicGuidanceRow):
+    key = models.SlugField()
     label = models.CharField(max_length=100)
     summary = models.TextField(help_text="Markdown: what this email covers.")
     offset_days = models.PositiveSmallIntegerField(help_text="0 sends right away.")
@@ -188,12 +223,13 @@ class ReminderMoment(models.Model):
 
     class Meta:
         ordering = ["offset_days", "key"]
+        constraints = [unique_per_clinic("reminder_moment", "key")]
 
     def __str__(self) -> str:
         return self.label
 
 
-class IntensityFactor(models.Model):
+class IntensityFactor(ClinicGuidanceRow):
     """One row of the intensity table (see aftercare.inputs.IntensityFactor)."""
 
     factor = models.CharField(max_length=12, choices=FactorKind.choices)
@@ -209,9 +245,7 @@ class IntensityFactor(models.Model):
     class Meta:
         ordering = ["factor", "threshold", "value"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["factor", "threshold", "value"], name="intensity_factor_unique"
-            ),
+            unique_per_clinic("intensity_factor", "factor", "threshold", "value"),
             models.CheckConstraint(
                 condition=Q(factor__in=FactorKind.values), name="intensity_factor_kind_valid"
             ),
@@ -222,14 +256,15 @@ class IntensityFactor(models.Model):
         return f"{self.get_factor_display()} {subject}: {self.points} points"
 
 
-class IntensityLevel(models.Model):
-    rank = models.PositiveSmallIntegerField(choices=IntensityRank.choices, unique=True)
+class IntensityLevel(ClinicGuidanceRow):
+    rank = models.PositiveSmallIntegerField(choices=IntensityRank.choices)
     label = models.CharField(max_length=40)
     min_score = models.PositiveSmallIntegerField()
     downtime_hours = models.PositiveIntegerField(help_text="Expected visible downtime.")
 
     class Meta:
         ordering = ["rank"]
+        constraints = [unique_per_clinic("intensity_level", "rank")]
 
     def __str__(self) -> str:
         return f"{self.label} (score ≥ {self.min_score})"

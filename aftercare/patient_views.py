@@ -3,7 +3,8 @@
 The emailed URL carries the token once: it is checked, the link is remembered
 in the session, and the browser is sent on to token-free pages (as Django's
 PasswordResetConfirmView does), so the token does not linger in history,
-Referer headers or access logs.
+Referer headers or access logs. That session is the patient pages' own, on a
+cookie staff pages never see (aftercare.portal_session).
 """
 
 from __future__ import annotations
@@ -31,11 +32,12 @@ from aftercare.page_link import link_for_page
 from aftercare.plan_cache import identity as plan_identity
 from aftercare.plan_cache import rendered_pages, stored_plan
 from aftercare.planning import Plan
+from aftercare.portal_session import LINK_SESSION_KEY
 from aftercare.reminders import reminders_stop_for_patient
 from aftercare.visits import followed_plan
 from clinic.models import Clinic
 
-SESSION_KEY = "patient_link_id"
+SESSION_KEY = LINK_SESSION_KEY
 PRIVATE_HEADERS = {
     "Cache-Control": "no-store",
     "Referrer-Policy": "no-referrer",
@@ -63,6 +65,17 @@ def _link_not_found(request: HttpRequest, clinic_slug: str, status: int = 404) -
     clinic = Clinic.objects.filter(slug=clinic_slug).only("name", "phone").first()
     template = "patient/too_many_attempts.html" if status == 429 else "patient/link_not_found.html"
     return render(request, template, {"clinic": clinic}, status=status)
+
+
+def _bad_link(request: HttpRequest, clinic_slug: str) -> HttpResponse:
+    # Only bad tokens are counted and refused, after the token was checked: patients
+    # behind one clinic Wi-Fi or a carrier's NAT share an address with whoever mistypes
+    # or guesses there, and their valid links must still open. (Tokens carry 256 bits:
+    # guessing one is hopeless with or without the limit.)
+    if ratelimit.is_blocked(request):
+        return _link_not_found(request, clinic_slug, status=429)
+    ratelimit.record_failure(request)
+    return _link_not_found(request, clinic_slug)
 
 
 def _valid_link(token: str, clinic_slug: str) -> PatientLink | None:
@@ -139,12 +152,9 @@ def _page_context(
 @private_page
 @require_http_methods(["GET"])
 def open_link(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
-    if ratelimit.is_blocked(request):
-        return _link_not_found(request, clinic_slug, status=429)
     link = _valid_link(token, clinic_slug)
     if link is None:
-        ratelimit.record_failure(request)
-        return _link_not_found(request, clinic_slug)
+        return _bad_link(request, clinic_slug)
     request.session.cycle_key()
     request.session[SESSION_KEY] = link.pk
     request.session.set_expiry(link.expires_at)
@@ -220,12 +230,9 @@ def unsubscribe(request: HttpRequest, link: PatientLink) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def one_click_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
     """The List-Unsubscribe URL: GET shows a confirm page, POST acts (idempotent)."""
-    if ratelimit.is_blocked(request):
-        return _link_not_found(request, clinic_slug, status=429)
     link = _valid_link(token, clinic_slug)
     if link is None:
-        ratelimit.record_failure(request)
-        return _link_not_found(request, clinic_slug)
+        return _bad_link(request, clinic_slug)
     clinic = link.plan.treatment.clinic
     if request.method == "POST":
         reminders_stop_for_patient(patient=link.plan.treatment.patient, reason="unsubscribed")

@@ -1,11 +1,19 @@
-"""Slow down anyone guessing patient links: too many bad tokens from one address."""
+"""Slow down anyone guessing patient links: too many bad tokens from one address.
+
+Only bad tokens count, and only a bad token is refused while its address is blocked
+(aftercare.patient_views checks the token first): a valid link always opens. The counts
+live in the default cache, which is Redis (CACHE_URL, else REDIS_URL) when one is
+configured, so the limit holds across processes; without Redis it is per process.
+"""
 
 from __future__ import annotations
 
 import logging
+import re
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 
@@ -50,3 +58,20 @@ def record_failure(request: HttpRequest) -> None:
                 cache.set(key, 1, timeout=settings.PATIENT_LINK_FAILURE_WINDOW_SECONDS)
     except CACHE_DOWN:
         logger.warning("rate limit cache unreachable: failure not counted", exc_info=True)
+
+
+class SharedRedisCache(RedisCache):
+    """Django's Redis cache, for a Redis database it may share with Celery's broker.
+
+    Its keys all start with KEY_PREFIX, and clear() deletes only those: Django's own
+    clear() is FLUSHDB, which would take the broker's queues and queue bindings with it
+    (tests clear the cache while a worker listens on the same database).
+    """
+
+    def clear(self) -> bool:
+        client = self._cache.get_client(write=True)
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.key_prefix) + ":*"
+        keys = list(client.scan_iter(match=pattern, count=1000))
+        if keys:
+            client.delete(*keys)
+        return True

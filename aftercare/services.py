@@ -12,9 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from aftercare.adjustments import Adjustment, apply_adjustments
+from aftercare.clinic_guidance import guidance_for_clinic
 from aftercare.combining import combine_plans
 from aftercare.courses import course_step, visit_day
-from aftercare.guidance import guidance_fingerprint, guidance_to_dict, load_guidance
+from aftercare.default_guidance import DEFAULT_GUIDANCE
+from aftercare.guidance import guidance_fingerprint, guidance_to_dict
 from aftercare.inputs import ClinicFacts, Guidance, TreatmentFacts
 from aftercare.models import (
     AdjustmentKind,
@@ -67,9 +69,12 @@ def treatment_facts(treatment: Treatment) -> TreatmentFacts:
     )
 
 
-def plan_preview(treatment: TreatmentFacts, clinic: ClinicFacts) -> Plan:
-    """The plan the current guidance gives for these facts; nothing is stored."""
-    return build_plan(treatment, clinic, load_guidance())
+def plan_preview(
+    treatment: TreatmentFacts, clinic: ClinicFacts, *, guidance_of: Clinic | None = None
+) -> Plan:
+    """The plan for these facts from a clinic's guidance (or the shipped default); not stored."""
+    guidance = guidance_for_clinic(guidance_of) if guidance_of else DEFAULT_GUIDANCE
+    return build_plan(treatment, clinic, guidance)
 
 
 @transaction.atomic
@@ -89,7 +94,7 @@ def plan_create(
     reminders stop), and is itself born superseded if a later visit has a plan.
     """
     now = now or timezone.now()
-    guidance = load_guidance()
+    guidance = guidance_for_clinic(treatment.clinic)
     visit = visit_treatments(treatment)
     visit_ids = [part.pk for part in visit]
     clinic = clinic_facts(treatment.clinic)

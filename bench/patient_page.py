@@ -251,6 +251,7 @@ def create_subjects() -> list[Subject]:
     shipped = create_subject("shipped", clinic, practitioner)
     GuidanceItem.objects.bulk_create(
         GuidanceItem(
+            clinic=clinic,
             key=f"bench-extra-{n}",
             kind=EXTRA_KINDS[n % len(EXTRA_KINDS)],
             title=f"Bench extra item {n}",

@@ -41,6 +41,13 @@ class Clinic(models.Model):
         blank=True,
         help_text="Online booking page, linked from rebooking reminders. Empty: the phone.",
     )
+    require_two_factor = models.BooleanField(
+        default=False,
+        help_text=(
+            "Every staff member must enter a code from an authenticator app after their "
+            "password. Clinic admins always must."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -53,6 +53,9 @@ INSTALLED_APPS = [
     "aftercare",
     "auditlog",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
 ]
 
 MIDDLEWARE = [
@@ -61,10 +64,16 @@ MIDDLEWARE = [
     "clinic.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Below WhiteNoise, which answers static files (cacheable) before this runs.
+    "clinic.middleware.NoStoreMiddleware",
+    # Django's, with the patient pages (/p/) on a session cookie of their own.
+    "aftercare.portal_session.PatientSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    # Staff who need a second factor (clinic.two_factor) see only its pages until they enter it.
+    "clinic.two_factor.TwoFactorMiddleware",
     "patients.audit.ClientAddressAuditlogMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -129,6 +138,15 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_CLIENT_IP_CALLABLE = "clinic.client_ip.client_ip"
 AXES_VERBOSE = False
+# Second factor (clinic.two_factor): an authenticator app (TOTP) plus single-use recovery
+# codes, for superusers, clinic admins and every staff member of a clinic that asks for it.
+OTP_TOTP_ISSUER = "Clinic aftercare"
+# After each wrong code the next try waits 1, 2, 4, 8... seconds (django-otp's throttling,
+# kept per device in the database, so it holds across processes). 0 would turn it off.
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin's device pages show neither the secret keys nor the recovery codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Staff sessions end this long after login (patients' sessions follow their link's expiry).
 SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
@@ -213,6 +231,7 @@ REMINDER_RETRY_MAX_SECONDS = env_int("REMINDER_RETRY_MAX_SECONDS", 1800)
 PATIENT_LINK_DAYS = env_int("PATIENT_LINK_DAYS", 180)
 PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private-media")))
 CONCERN_PHOTO_MAX_BYTES = env_int("CONCERN_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+CONCERN_PHOTO_MAX_MEGAPIXELS = env_int("CONCERN_PHOTO_MAX_MEGAPIXELS", 40)
 MESSAGE_ID_DOMAIN = env_str("MESSAGE_ID_DOMAIN", urlparse(SITE_URL).hostname or "localhost")
 
 # Rate limit on bad patient links, per client address (aftercare.ratelimit).
@@ -221,13 +240,15 @@ PATIENT_LINK_FAILURE_WINDOW_SECONDS = env_int("PATIENT_LINK_FAILURE_WINDOW_SECON
 # Reverse proxies in front of the app (0: clients connect directly). With N proxies the
 # client's address is the N-th from the right in X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
-# A shared cache (e.g. redis://host:6379/1) makes the rate limit hold across processes.
-CACHE_URL = env_str("CACHE_URL")
+# A shared cache makes the rate limit hold across processes: CACHE_URL, else the Redis
+# at REDIS_URL (its keys under KEY_PREFIX, apart from the broker's: aftercare.ratelimit).
+CACHE_URL = env_str("CACHE_URL") or REDIS_URL
 CACHES = {
     "default": (
         {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "aftercare.ratelimit.SharedRedisCache",
             "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "aftercare-cache",
             # A Redis that stops answering must not hold requests: see aftercare.ratelimit.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

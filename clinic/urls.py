@@ -4,12 +4,21 @@ from django.urls import include, path
 
 from clinic import health
 from clinic import views as clinic_views
+from clinic.login_forms import AdminLoginForm, StaffLoginForm
+
+# The admin's own login page (/admin/login/) refuses impossible usernames as the staff one does.
+admin.site.login_form = AdminLoginForm
 
 urlpatterns = [
     path("", clinic_views.dashboard, name="home"),
     path("staff/", include("clinic.staff_urls")),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(authentication_form=StaffLoginForm),
+        name="login",
+    ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/two-factor/", include("clinic.two_factor_urls")),
     path("patients/", include("patients.urls")),
     path("aftercare/", include("aftercare.urls")),
     path("p/", include("aftercare.patient_urls")),

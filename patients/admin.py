@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from clinic.admin_scoping import ClinicScopedAdmin
 from patients.models import ConsentChange, Patient, Treatment
 
 
@@ -24,7 +25,7 @@ class ConsentChangeInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(ClinicScopedAdmin):
     list_display = ["last_name", "first_name", "clinic", "email", "phone", "skin_type"]
     list_filter = ["clinic", "skin_type", "email_consent", "breakout_prone", "slow_healing"]
     search_fields = ["first_name", "last_name", "email", "phone"]
@@ -34,7 +35,7 @@ class PatientAdmin(admin.ModelAdmin):
 
 
 @admin.register(Treatment)
-class TreatmentAdmin(admin.ModelAdmin):
+class TreatmentAdmin(ClinicScopedAdmin):
     list_display = ["performed_at", "patient", "clinic", "practitioner", "depth_mm", "passes"]
     list_filter = ["clinic", "device", "performed_at"]
     search_fields = ["patient__first_name", "patient__last_name", "patient__email"]

@@ -41,6 +41,17 @@ def _single_line(value: str) -> str:
     return value
 
 
+class PatientSearchForm(forms.Form):
+    """The patient list's search box (a GET form): words matched against names, email, phone.
+
+    The query goes into SQL, and PostgreSQL refuses a NUL byte in text: CharField's
+    ProhibitNullCharactersValidator stops it here, with the other control characters.
+    """
+
+    # Longer than any name, email or phone number a word could match.
+    q = forms.CharField(required=False, max_length=200, validators=[_single_line])
+
+
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient

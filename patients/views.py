@@ -11,7 +11,7 @@ from aftercare.models import PatientLink
 from aftercare.visits import active_course
 from clinic.access import staff_required
 from patients.audit import patient_record_viewed
-from patients.forms import PatientForm, TreatmentForm
+from patients.forms import PatientForm, PatientSearchForm, TreatmentForm
 from patients.models import Patient, Treatment
 from patients.services import patient_create, patient_update, treatment_create
 
@@ -39,12 +39,19 @@ def _get_treatment(request: HttpRequest, pk: int) -> Treatment:
 
 @staff_required(perms=["patients.view_patient"])
 def patient_list(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    search = PatientSearchForm(request.GET)
+    if not search.is_valid():
+        # A search no record could match (or PostgreSQL could not run): say why, list nothing.
+        context = {"search": search, "page": None, "query": ""}
+        return render(request, "patients/patient_list.html", context, status=400)
+    query = search.cleaned_data["q"]
     patients = Patient.objects.filter(clinic=request.membership.clinic, erased_at__isnull=True)
     if query:
         patients = patients.search(query)
+    # get_page() turns a missing, non-numeric or out-of-range page number into a real page.
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
-    return render(request, "patients/patient_list.html", {"page": page, "query": query})
+    context = {"search": search, "page": page, "query": query}
+    return render(request, "patients/patient_list.html", context)
 
 
 @staff_required(perms=["patients.add_patient"])

@@ -5,23 +5,31 @@ from django.test import Client
 from django.urls import reverse
 
 from aftercare.adjustments import Adjustment
+from aftercare.clinic_guidance import guidance_install
 from aftercare.models import GuidanceItem, RestrictionRule
 from aftercare.services import course_start, plan_adjust, plan_create
 from clinic.models import StaffRole
-from tests.factories import StaffMembershipFactory, TreatmentFactory
+from tests.factories import StaffMembershipFactory, TreatmentFactory, UserFactory
+from tests.two_factor import verified_client
 
 pytestmark = pytest.mark.django_db
 PAYLOAD = "<script>alert('x')</script> <img src=x onerror=\"alert('y')\">"
 
 
+@pytest.fixture(autouse=True)
+def guidance(clinic) -> None:
+    guidance_install(clinic=clinic)
+
+
 @pytest.fixture
 def admin_client(clinic) -> Client:
-    user = StaffMembershipFactory(
-        clinic=clinic, role=StaffRole.CLINIC_ADMIN, user__is_staff=True, user__is_superuser=True
-    ).user
-    client = Client()
-    client.force_login(user)
-    return client
+    """The clinic's admin (not a superuser), past the second factor."""
+    return verified_client(StaffMembershipFactory(clinic=clinic, role=StaffRole.CLINIC_ADMIN).user)
+
+
+@pytest.fixture
+def platform_client() -> Client:
+    return verified_client(UserFactory(is_staff=True, is_superuser=True))
 
 
 def _restriction_form(rule: RestrictionRule, **changes) -> dict[str, object]:
@@ -64,7 +72,7 @@ def test_editing_a_restriction_in_the_admin_changes_new_plans_only(admin_client,
     treatment = TreatmentFactory(patient__clinic=clinic, depth_mm=Decimal("0.5"), passes=1)
     old_plan = plan_create(treatment=treatment)
     stored_before = old_plan.content
-    rule = RestrictionRule.objects.get(key="makeup")
+    rule = RestrictionRule.objects.get(clinic=clinic, key="makeup")
 
     response = admin_client.post(
         _change_url(rule),
@@ -81,8 +89,8 @@ def test_editing_a_restriction_in_the_admin_changes_new_plans_only(admin_client,
     assert makeup["hours"] == 96
 
 
-def test_the_admin_refuses_a_restriction_that_shrinks_with_intensity(admin_client):
-    rule = RestrictionRule.objects.get(key="makeup")
+def test_the_admin_refuses_a_restriction_that_shrinks_with_intensity(admin_client, clinic):
+    rule = RestrictionRule.objects.get(clinic=clinic, key="makeup")
     response = admin_client.post(_change_url(rule), _restriction_form(rule, hours_intense=1))
     assert response.status_code == 200
     assert "cannot have a shorter restriction" in response.content.decode()
@@ -90,8 +98,8 @@ def test_the_admin_refuses_a_restriction_that_shrinks_with_intensity(admin_clien
     assert rule.hours_intense != 1
 
 
-def test_the_admin_refuses_a_malformed_fact_id(admin_client):
-    rule = RestrictionRule.objects.get(key="makeup")
+def test_the_admin_refuses_a_malformed_fact_id(admin_client, clinic):
+    rule = RestrictionRule.objects.get(clinic=clinic, key="makeup")
     response = admin_client.post(_change_url(rule), _restriction_form(rule, fact_ids="R1, makeup"))
     assert "Fact ids look like H1 or R3" in response.content.decode()
 
@@ -105,7 +113,7 @@ def test_fact_ids_are_listed_for_admins(admin_client):
 def test_an_admin_script_never_reaches_the_treatment_page_or_sheet(
     admin_client, clinic, practitioner_client
 ):
-    item = GuidanceItem.objects.filter(kind="warning").first()
+    item = GuidanceItem.objects.filter(clinic=clinic, kind="warning").first()
     admin_client.post(
         _change_url(item),
         _item_form(item, body=PAYLOAD, title="Watch for <b onmouseover=alert(1)>this</b>"),
@@ -121,8 +129,8 @@ def test_an_admin_script_never_reaches_the_treatment_page_or_sheet(
         assert "<b onmouseover" not in page
 
 
-def test_previewing_an_unsaved_change_shows_it_without_saving(admin_client):
-    rule = RestrictionRule.objects.get(key="makeup")
+def test_previewing_an_unsaved_change_shows_it_without_saving(admin_client, clinic):
+    rule = RestrictionRule.objects.get(clinic=clinic, key="makeup")
     response = admin_client.post(
         _change_url(rule),
         _restriction_form(
@@ -142,8 +150,8 @@ def test_previewing_an_unsaved_change_shows_it_without_saving(admin_client):
     assert rule.label != "Cosmetics"
 
 
-def test_the_preview_page_saves_the_change_when_asked(admin_client):
-    rule = RestrictionRule.objects.get(key="makeup")
+def test_the_preview_page_saves_the_change_when_asked(admin_client, clinic):
+    rule = RestrictionRule.objects.get(clinic=clinic, key="makeup")
     response = admin_client.post(
         _change_url(rule), _restriction_form(rule, label="Cosmetics", _save="Save", _sample="1")
     )
@@ -152,8 +160,8 @@ def test_the_preview_page_saves_the_change_when_asked(admin_client):
     assert rule.label == "Cosmetics"
 
 
-def test_previewing_an_invalid_change_shows_the_errors_and_saves_nothing(admin_client):
-    rule = RestrictionRule.objects.get(key="makeup")
+def test_previewing_an_invalid_change_shows_the_errors_and_saves_nothing(admin_client, clinic):
+    rule = RestrictionRule.objects.get(clinic=clinic, key="makeup")
     response = admin_client.post(
         _change_url(rule), _restriction_form(rule, hours_intense=1, _preview="1")
     )
@@ -222,6 +230,6 @@ def test_adjustments_and_courses_are_listed_read_only(admin_client, clinic):
     assert admin_client.get(reverse("admin:aftercare_treatmentcourse_add")).status_code == 403
 
 
-def test_the_clinics_booking_page_is_set_in_the_admin(admin_client, clinic):
-    page = admin_client.get(reverse("admin:clinic_clinic_change", args=[clinic.pk]))
+def test_the_clinics_booking_page_is_set_in_the_admin(platform_client, clinic):
+    page = platform_client.get(reverse("admin:clinic_clinic_change", args=[clinic.pk]))
     assert 'name="booking_url"' in page.content.decode()

@@ -18,10 +18,8 @@ from icalendar import Calendar
 
 from aftercare.calendar import EVENT_LENGTH, plan_calendar
 from aftercare.default_guidance import DEFAULT_GUIDANCE
-from aftercare.guidance import install_guidance
 from aftercare.inputs import ClinicFacts, TreatmentFacts
 from aftercare.links import link_current, token_for
-from aftercare.models import RecoveryPhase
 from aftercare.plan_cache import stored_plan
 from aftercare.planning import Plan, build_plan, plan_from_dict, plan_to_dict
 from aftercare.services import plan_create
@@ -202,10 +200,6 @@ def test_a_plan_in_utc_times_still_reads_back_with_the_same_moments():
 @pytest.mark.django_db
 def test_the_downloaded_file_has_the_events_of_the_patients_plan(client, settings):
     cache.clear()
-    if not RecoveryPhase.objects.exists():  # a transactional test may have flushed it
-        from aftercare import models
-
-        install_guidance(DEFAULT_GUIDANCE, models)
     treatment = TreatmentFactory(patient__clinic=ClinicFactory(), performed_at=timezone.now())
     stored = plan_create(treatment=treatment, now=timezone.now())
     slug = treatment.clinic.slug

@@ -25,15 +25,12 @@ from aftercare.concerns import (
     concern_mark_handled,
     concern_report_create,
 )
-from aftercare.default_guidance import DEFAULT_GUIDANCE
-from aftercare.guidance import install_guidance
 from aftercare.links import link_current
 from aftercare.models import (
     RED_FLAG_SYMPTOMS,
     AftercarePlan,
     ConcernReport,
     PatientLink,
-    RecoveryPhase,
     Symptom,
 )
 from aftercare.services import plan_create
@@ -51,15 +48,6 @@ LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 5, 15, 10, 0, tzinfo=LONDON)
 EXIF_MAKE = 0x010F
 EXIF_ORIENTATION = 0x0112
-
-
-@pytest.fixture(autouse=True)
-def default_guidance(db) -> None:
-    # A transactional test elsewhere may have flushed the rows the data migration installed.
-    if not RecoveryPhase.objects.exists():
-        from aftercare import models
-
-        install_guidance(DEFAULT_GUIDANCE, models)
 
 
 @pytest.fixture

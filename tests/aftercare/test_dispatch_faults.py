@@ -31,10 +31,7 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
-from aftercare import models as aftercare_models
-from aftercare.default_guidance import DEFAULT_GUIDANCE
-from aftercare.guidance import install_guidance
-from aftercare.models import Reminder, ReminderMoment, ReminderStatus, SentMessage
+from aftercare.models import Reminder, ReminderStatus, SentMessage
 from aftercare.reminders import new_message_id
 from aftercare.services import plan_create
 from aftercare.tasks import send_plan_reminders_now
@@ -76,9 +73,6 @@ def make_due_reminders(count: int = N) -> Due:
     plans (one per kind), all made due a minute ago. The task a new plan queues to send
     its first email at once is not queued: beat's ticks must do all the work here.
     """
-    if not ReminderMoment.objects.exists():
-        # A transactional test empties every table afterwards, the migrated guidance too.
-        install_guidance(DEFAULT_GUIDANCE, aftercare_models)
     now = timezone.now()
     plans = []
     with mock.patch.object(send_plan_reminders_now, "delay"):

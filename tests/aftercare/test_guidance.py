@@ -2,27 +2,31 @@ from dataclasses import replace
 
 import pytest
 
+from aftercare.clinic_guidance import guidance_install
 from aftercare.default_guidance import DEFAULT_GUIDANCE
 from aftercare.guidance import guidance_fingerprint, guidance_with, load_guidance
 from aftercare.models import GuidanceItem, RestrictionRule
 
 
 @pytest.mark.django_db
-def test_a_fresh_install_holds_the_default_guidance():
-    assert guidance_fingerprint(load_guidance()) == guidance_fingerprint(DEFAULT_GUIDANCE)
+def test_a_new_clinics_guidance_is_the_shipped_default(clinic):
+    guidance_install(clinic=clinic)
+    assert guidance_fingerprint(load_guidance(clinic)) == guidance_fingerprint(DEFAULT_GUIDANCE)
 
 
 @pytest.mark.django_db
-def test_inactive_rows_are_left_out():
-    GuidanceItem.objects.filter(kind="product").update(is_active=False)
-    assert not [item for item in load_guidance().items if item.kind == "product"]
+def test_inactive_rows_are_left_out(clinic):
+    guidance_install(clinic=clinic)
+    GuidanceItem.objects.filter(clinic=clinic, kind="product").update(is_active=False)
+    assert not [item for item in load_guidance(clinic).items if item.kind == "product"]
 
 
 @pytest.mark.django_db
-def test_the_fingerprint_changes_when_an_admin_edits_a_restriction():
-    before = guidance_fingerprint(load_guidance())
-    RestrictionRule.objects.filter(key="makeup").update(hours_intense=96)
-    assert guidance_fingerprint(load_guidance()) != before
+def test_the_fingerprint_changes_when_an_admin_edits_a_restriction(clinic):
+    guidance_install(clinic=clinic)
+    before = guidance_fingerprint(load_guidance(clinic))
+    RestrictionRule.objects.filter(clinic=clinic, key="makeup").update(hours_intense=96)
+    assert guidance_fingerprint(load_guidance(clinic)) != before
 
 
 def test_the_fingerprint_ignores_row_order():

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 from django.core.files.storage import FileSystemStorage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -25,19 +26,17 @@ from icalendar import Calendar
 from PIL import Image
 
 from aftercare.adjustments import NOTE, Adjustment
-from aftercare.default_guidance import DEFAULT_GUIDANCE
-from aftercare.guidance import install_guidance
 from aftercare.links import link_current, links_revoke, token_for
 from aftercare.models import (
     AftercarePlan,
     ConcernReport,
     PatientLink,
-    RecoveryPhase,
     Reminder,
     ReminderStatus,
 )
 from aftercare.patient_views import SESSION_KEY, form_token_for_session
 from aftercare.plan_cache import stored_plan
+from aftercare.portal_session import PATIENT_COOKIE_NAME
 from aftercare.reminders import link_reissue
 from aftercare.services import plan_adjust, plan_create
 from tests.factories import ClinicFactory, StaffMembershipFactory, TreatmentFactory
@@ -55,15 +54,6 @@ ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 FORM = "application/x-www-form-urlencoded"
 SESSION_PAGES = ["today", "timeline", "warning_signs", "report", "calendar", "unsubscribe"]
 PLAN_PAGES = ["today", "timeline", "warning_signs", "report"]
-
-
-@pytest.fixture(autouse=True)
-def default_guidance(db) -> None:
-    # A transactional test elsewhere may have flushed the rows the data migration installed.
-    if not RecoveryPhase.objects.exists():
-        from aftercare import models
-
-        install_guidance(DEFAULT_GUIDANCE, models)
 
 
 @pytest.fixture(autouse=True)
@@ -115,9 +105,15 @@ def _page(plan: AftercarePlan, name: str) -> str:
     return reverse(f"patient:{name}", args=[_slug(plan)])
 
 
+def _patient_session(client: Client) -> SessionStore:
+    """The session the patient pages keep, in their own cookie (aftercare.portal_session)."""
+    return SessionStore(client.cookies[PATIENT_COOKIE_NAME].value)
+
+
 def _form(client: Client, data: dict | None = None) -> dict:
     """What a patient form posts: its fields and the session's form token."""
-    return {**(data or {}), "form_token": form_token_for_session(client.session.session_key)}
+    session_key = _patient_session(client).session_key
+    return {**(data or {}), "form_token": form_token_for_session(session_key)}
 
 
 def _signed_in(client: Client, plan: AftercarePlan) -> Client:
@@ -158,26 +154,27 @@ def test_the_session_keeps_the_link_id_and_not_the_token(client, clock):
     plan = _plan()
     token = _token(plan)
     client.get(_open_url(plan, token))
-    session = dict(client.session.items())
+    session = dict(_patient_session(client).items())
     assert session[SESSION_KEY] == PatientLink.objects.get(plan=plan).pk
     assert token not in repr(session)
 
 
 def test_opening_a_link_starts_a_fresh_session(client, clock):
-    session = client.session
+    session = SessionStore()
     session["earlier"] = "visit"
     session.save()
     earlier_key = session.session_key
+    client.cookies[PATIENT_COOKIE_NAME] = earlier_key
     _signed_in(client, _plan())
-    assert client.cookies["sessionid"].value != earlier_key
-    assert client.session["earlier"] == "visit"  # cycle_key keeps the data, not the key
+    assert client.cookies[PATIENT_COOKIE_NAME].value != earlier_key
+    assert _patient_session(client)["earlier"] == "visit"  # cycle_key keeps the data, not the key
 
 
 def test_the_session_lasts_until_the_link_expires(client, clock):
     plan = _plan()
     _signed_in(client, plan)
     link = PatientLink.objects.get(plan=plan)
-    assert client.session.get_expiry_date() == link.expires_at
+    assert _patient_session(client).get_expiry_date() == link.expires_at
 
 
 # Today
@@ -464,7 +461,7 @@ def test_a_tampered_token_gets_the_not_found_page_with_status_404(client, clock)
     response = client.get(_open_url(plan, _tampered(_token(plan))))
     assert response.status_code == 404
     assert NOT_FOUND in response.content.decode()
-    assert SESSION_KEY not in client.session
+    assert PATIENT_COOKIE_NAME not in client.cookies
 
 
 def test_an_expired_token_gets_the_not_found_page_with_status_404(client, clock, settings):
@@ -575,7 +572,7 @@ def test_a_token_under_another_clinics_address_is_404(client, clock):
     other = ClinicFactory()
     response = client.get(reverse("patient:open", args=[other.slug, _token(plan)]))
     assert response.status_code == 404
-    assert SESSION_KEY not in client.session
+    assert PATIENT_COOKIE_NAME not in client.cookies
 
 
 def test_a_session_from_one_clinic_cannot_open_another_clinics_pages(client, clock):

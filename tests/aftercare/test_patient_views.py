@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
@@ -19,6 +20,7 @@ from django.utils import timezone
 
 from aftercare.links import link_current, token_for
 from aftercare.models import AftercarePlan, PatientLink, ReminderStatus
+from aftercare.portal_session import PATIENT_COOKIE_NAME
 from aftercare.services import plan_create
 from patients.models import Patient
 from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory
@@ -143,11 +145,11 @@ def test_the_other_plan_pages_open_from_the_session(client, name):
 
 def test_opening_a_link_starts_a_new_session(client):
     plan = _plan()
-    client.get(_page_url(plan))  # any earlier visit
-    client.session.save()
-    before = client.session.session_key
+    earlier = SessionStore()  # any earlier visit to the patient pages
+    earlier.save()
+    client.cookies[PATIENT_COOKIE_NAME] = earlier.session_key
     client.get(_open_url(plan))
-    assert client.session.session_key != before
+    assert client.cookies[PATIENT_COOKIE_NAME].value not in ("", earlier.session_key)
 
 
 def test_opening_a_link_refuses_post(client):
@@ -212,9 +214,18 @@ def test_too_many_bad_tokens_block_the_address_for_a_while(client, settings):
     plan = _plan()
     for _ in range(3):
         client.get(_open_url(plan, WRONG_TOKEN))
-    response = client.get(_open_url(plan))
+    response = client.get(_open_url(plan, WRONG_TOKEN))
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
+
+
+def test_a_valid_link_opens_even_while_its_address_is_blocked(client, settings):
+    settings.PATIENT_LINK_FAILURE_LIMIT = 3
+    plan = _plan()
+    for _ in range(4):
+        client.get(_open_url(plan, WRONG_TOKEN))
+    assert client.get(_open_url(plan)).status_code == 302
+    assert client.get(_page_url(plan)).status_code == 200
 
 
 # One plan, one clinic

@@ -18,17 +18,13 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import transaction
 from django.test import override_settings
 
-from aftercare import models as aftercare_models
-from aftercare.default_guidance import DEFAULT_GUIDANCE
 from aftercare.dispatch import dispatch_due
-from aftercare.guidance import install_guidance
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus
 from aftercare.services import plan_create
 from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory
@@ -95,21 +91,6 @@ class Journey:
         )
 
 
-def _ensure_guidance() -> None:
-    # A transactional test earlier in the run may have emptied the guidance tables.
-    if not aftercare_models.ReminderMoment.objects.exists():
-        names = [
-            "RecoveryPhase",
-            "GuidanceItem",
-            "RestrictionRule",
-            "ReminderMoment",
-            "IntensityFactor",
-            "IntensityLevel",
-        ]
-        models = SimpleNamespace(**{name: getattr(aftercare_models, name) for name in names})
-        install_guidance(DEFAULT_GUIDANCE, models)
-
-
 def _schedule(scenario: Scenario) -> AftercarePlan:
     clinic = ClinicFactory(timezone=scenario.zone, reminder_hour=scenario.reminder_hour)
     treatment = TreatmentFactory(
@@ -174,7 +155,6 @@ def journey(django_db_setup, django_db_blocker) -> Iterator[Journey]:
     )
     try:
         with email, django_db_blocker.unblock(), transaction.atomic():
-            _ensure_guidance()
             recorded = _travel(sink)
             transaction.set_rollback(True)
         yield recorded

@@ -25,8 +25,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from aftercare import models as aftercare_models
-from aftercare.default_guidance import DEFAULT_GUIDANCE
-from aftercare.guidance import install_guidance
 from aftercare.models import Reminder, ReminderStatus
 from aftercare.tasks import dispatch_due_reminders
 from clinic.celery import app as celery_app
@@ -114,14 +112,7 @@ def worker(
 
 
 @pytest.fixture
-def guidance(transactional_db) -> None:
-    # Transactional tests empty every table afterwards, the data migration's guidance too.
-    if not aftercare_models.ReminderMoment.objects.exists():
-        install_guidance(DEFAULT_GUIDANCE, GUIDANCE_MODELS)
-
-
-@pytest.fixture
-def saved(guidance, worker, sink) -> Iterator[SimpleNamespace]:
+def saved(transactional_db, worker, sink) -> Iterator[SimpleNamespace]:
     """A treatment saved the way the staff form saves it, and the clock started."""
     cache.clear()  # the live server shares this process's cache, and its link rate limit
     now = timezone.now()

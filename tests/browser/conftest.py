@@ -18,17 +18,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-@pytest.fixture
-def default_guidance(transactional_db) -> None:
-    """Transactional tests flush the tables, guidance included: put the defaults back."""
-    from aftercare import models
-    from aftercare.default_guidance import DEFAULT_GUIDANCE
-    from aftercare.guidance import install_guidance
-
-    if not models.RecoveryPhase.objects.exists():
-        install_guidance(DEFAULT_GUIDANCE, models)
-
-
 @pytest.fixture(scope="session")
 def browser():
     from playwright.sync_api import sync_playwright

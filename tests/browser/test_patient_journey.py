@@ -32,7 +32,6 @@ from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_guidance"),
 ]
 
 PHONE = {"width": 390, "height": 844}

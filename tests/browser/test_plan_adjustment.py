@@ -31,7 +31,6 @@ from tests.factories import (
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_guidance"),
 ]
 
 PHONE = {"width": 390, "height": 844}

@@ -24,7 +24,6 @@ from tests.factories import STAFF_PASSWORD, StaffMembershipFactory
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("default_guidance"),
 ]
 
 DAY_0_LABEL = "Your aftercare starts now"

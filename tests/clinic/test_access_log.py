@@ -70,3 +70,10 @@ def test_it_leaves_out_the_client_address_referer_and_user_agent(access_log):
     assert "203.0.113.9" not in logged
     assert "mail.example" not in logged
     assert "Mozilla" not in logged
+
+
+def test_a_line_break_in_the_path_cannot_forge_a_second_log_line(access_log):
+    _log_request("/patients/\nGET /admin/ 200 1.0ms")
+    (record,) = access_log.records
+    assert "\n" not in record.getMessage()
+    assert record.path == "/patients/\\nGET /admin/ 200 1.0ms"

@@ -11,23 +11,17 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from aftercare.default_guidance import DEFAULT_GUIDANCE
-from aftercare.guidance import install_guidance
 from aftercare.links import link_current, token_for
-from aftercare.models import RecoveryPhase
 from aftercare.services import plan_create
 from clinic.middleware import CONTENT_SECURITY_POLICY, ContentSecurityPolicyMiddleware
 from tests.factories import TreatmentFactory
+from tests.two_factor import verified_client
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def patient_client(client, clinic):
-    if not RecoveryPhase.objects.exists():  # a transactional test may have flushed it
-        from aftercare import models
-
-        install_guidance(DEFAULT_GUIDANCE, models)
     cache.clear()
     plan = plan_create(treatment=TreatmentFactory(patient__clinic=clinic), now=timezone.now())
     token = token_for(link_current(plan=plan, now=timezone.now()))
@@ -66,7 +60,8 @@ def test_staff_pages_allow_scripts_from_this_site_only(practitioner_client, clin
         assert (url, _directives(response)["script-src"]) == (url, ["'self'"])
 
 
-def test_the_admin_allows_scripts_from_this_site_only(admin_client):
+def test_the_admin_allows_scripts_from_this_site_only(admin_user):
+    admin_client = verified_client(admin_user)
     for url in [reverse("admin:index"), reverse("admin:aftercare_guidanceitem_changelist")]:
         response = admin_client.get(url)
         assert (url, response.status_code) == (url, 200)

@@ -8,6 +8,7 @@ from django.urls import reverse
 from clinic.models import StaffMembership, StaffRole
 from clinic.roles import ROLE_PERMISSIONS, role_group
 from tests.factories import StaffMembershipFactory, UserFactory
+from tests.two_factor import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -96,8 +97,7 @@ def test_role_group_repairs_a_group_whose_permissions_were_changed():
 
 
 def test_a_clinic_admin_opens_the_guidance_in_the_admin_but_not_users_or_the_audit():
-    client = Client()
-    client.force_login(StaffMembershipFactory(role=StaffRole.CLINIC_ADMIN).user)
+    client = verified_client(StaffMembershipFactory(role=StaffRole.CLINIC_ADMIN).user)
     assert client.get(reverse("admin:aftercare_guidanceitem_changelist")).status_code == 200
     assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
     assert client.get(reverse("admin:auditlog_logentry_changelist")).status_code == 403

@@ -25,9 +25,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from aftercare.default_guidance import DEFAULT_GUIDANCE
+from aftercare.clinic_guidance import guidance_install
 from aftercare.dispatch import dispatch_due
-from aftercare.guidance import install_guidance
 from aftercare.links import link_current, token_for
 from aftercare.models import (
     GuidanceItem,
@@ -45,6 +44,7 @@ from tests.factories import (
     StaffMembershipFactory,
     TreatmentFactory,
 )
+from tests.two_factor import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -199,8 +199,7 @@ INLINE_CODE = re.compile(
 
 
 def test_every_url_answers_with_the_content_security_policy(client, clinic_admin):
-    staff = Client()
-    staff.force_login(clinic_admin)
+    staff = verified_client(clinic_admin)
     missing = []
     for route in all_routes():
         if not route.name:
@@ -231,8 +230,7 @@ def clinic_admin(clinic):
 
 
 def test_every_staff_url_refuses_a_post_without_a_csrf_token(clinic_admin):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(clinic_admin)
+    client = verified_client(clinic_admin, enforce_csrf_checks=True)
     accepted = {}
     for route in staff_routes():
         response = client.post(route.url(), {"anything": "1"})
@@ -242,8 +240,7 @@ def test_every_staff_url_refuses_a_post_without_a_csrf_token(clinic_admin):
 
 
 def test_a_staff_form_posted_with_its_csrf_token_is_accepted(clinic_admin):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(clinic_admin)
+    client = verified_client(clinic_admin, enforce_csrf_checks=True)
     client.get(reverse("patients:create"))
     token = client.cookies[settings.CSRF_COOKIE_NAME].value
     response = client.post(
@@ -266,10 +263,7 @@ OWN_ID = 10**9  # the staff member's own rows get ids no other row has
 
 @pytest.fixture
 def guidance():
-    if not RecoveryPhase.objects.exists():
-        from aftercare import models
-
-        install_guidance(DEFAULT_GUIDANCE, models)
+    """Each clinic's guidance is made from the shipped default when first needed."""
     cache.clear()
 
 
@@ -303,9 +297,7 @@ def own_admin_client(other_clinic_ids) -> Client:
     clinic = ClinicFactory(pk=OWN_ID, slug="own-clinic")
     user = get_user_model().objects.create_user(pk=OWN_ID, username="own-admin")
     StaffMembership.objects.create(pk=OWN_ID, user=user, clinic=clinic, role=StaffRole.CLINIC_ADMIN)
-    client = Client()
-    client.force_login(user)
-    return client
+    return verified_client(user)
 
 
 def test_another_clinics_ids_are_not_found_on_any_staff_url(own_admin_client, other_clinic_ids):
@@ -372,17 +364,23 @@ def test_the_check_finds_the_payload_when_it_is_not_escaped():
     ]
 
 
-@pytest.fixture
-def hostile_guidance(guidance):
-    GuidanceItem.objects.update(title=SCRIPT, body=PAYLOAD)
-    RecoveryPhase.objects.update(name=SCRIPT, summary=PAYLOAD)
-    RestrictionRule.objects.update(label=SCRIPT, body=PAYLOAD)
-    ReminderMoment.objects.update(label=SCRIPT, summary=PAYLOAD)
+def _make_guidance_hostile(clinic) -> None:
+    guidance_install(clinic=clinic)
+    GuidanceItem.objects.filter(clinic=clinic).update(title=SCRIPT, body=PAYLOAD)
+    RecoveryPhase.objects.filter(clinic=clinic).update(name=SCRIPT, summary=PAYLOAD)
+    RestrictionRule.objects.filter(clinic=clinic).update(label=SCRIPT, body=PAYLOAD)
+    ReminderMoment.objects.filter(clinic=clinic).update(label=SCRIPT, summary=PAYLOAD)
 
 
 @pytest.fixture
-def hostile_plan(hostile_guidance):
+def hostile_guidance(guidance, clinic):
+    _make_guidance_hostile(clinic)
+
+
+@pytest.fixture
+def hostile_plan(guidance):
     clinic = ClinicFactory(name=SCRIPT, sender_name="Glow Clinic", address=PAYLOAD)
+    _make_guidance_hostile(clinic)
     return plan_create(treatment=TreatmentFactory(patient__clinic=clinic), now=timezone.now())
 
 
@@ -423,8 +421,7 @@ def test_hostile_guidance_never_reaches_an_emails_html(hostile_plan, settings):
 def test_hostile_guidance_on_the_staff_plan_page_is_shown_as_text(
     clinic_admin, hostile_guidance, clinic
 ):
-    client = Client()
-    client.force_login(clinic_admin)
+    client = verified_client(clinic_admin)
     plan = plan_create(treatment=TreatmentFactory(patient__clinic=clinic), now=timezone.now())
     for url in [
         reverse("patients:treatment_detail", args=[plan.treatment_id]),

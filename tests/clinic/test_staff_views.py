@@ -7,6 +7,7 @@ from django.urls import reverse
 
 from clinic.models import StaffRole
 from tests.factories import ClinicFactory, StaffMembershipFactory
+from tests.two_factor import verified_client
 
 pytestmark = pytest.mark.django_db
 
@@ -18,9 +19,7 @@ def admin(clinic):
 
 @pytest.fixture
 def admin_client(admin) -> Client:
-    client = Client()
-    client.force_login(admin)
-    return client
+    return verified_client(admin)
 
 
 def _new_staff(password: str) -> dict[str, str]:

@@ -29,6 +29,7 @@ from aftercare.services import course_start, plan_adjust, plan_create
 from clinic.models import StaffRole
 from patients.models import Patient, Treatment
 from tests.factories import StaffMembershipFactory, TreatmentFactory
+from tests.two_factor import verified_client
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
 
@@ -64,9 +65,7 @@ def photo_storage(tmp_path, monkeypatch):
 
 @pytest.fixture
 def admin_client(clinic) -> Client:
-    client = Client()
-    client.force_login(StaffMembershipFactory(clinic=clinic, role=StaffRole.CLINIC_ADMIN).user)
-    return client
+    return verified_client(StaffMembershipFactory(clinic=clinic, role=StaffRole.CLINIC_ADMIN).user)
 
 
 @pytest.fixture

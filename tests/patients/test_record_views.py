@@ -12,14 +12,13 @@ from aftercare.services import plan_create
 from clinic.models import StaffRole
 from patients.models import Patient
 from tests.factories import PatientFactory, StaffMembershipFactory, TreatmentFactory
+from tests.two_factor import verified_client
 
 pytestmark = pytest.mark.django_db
 
 
 def _client(clinic, role) -> Client:
-    client = Client()
-    client.force_login(StaffMembershipFactory(clinic=clinic, role=role).user)
-    return client
+    return verified_client(StaffMembershipFactory(clinic=clinic, role=role).user)
 
 
 @pytest.fixture

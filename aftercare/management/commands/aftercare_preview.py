@@ -1,7 +1,8 @@
 """Print the aftercare plan the current guidance gives for a made-up treatment.
 
-Nothing is stored: the facts come from the options, the guidance from the database, and
-`aftercare.services.plan_preview` does the planning. The JSON format is documented in
+Nothing is stored: the facts come from the options, the guidance from a clinic's copy
+(`--clinic SLUG`) or the shipped default, and `aftercare.services.plan_preview` does the
+planning. The JSON format is documented in
 docs/aftercare_preview.md.
 """
 
@@ -22,6 +23,7 @@ from aftercare.inputs import AREAS, DEVICES, HISTORY_FLAGS, ClinicFacts, Treatme
 from aftercare.planning import Plan, plan_to_dict
 from aftercare.seasons import hemisphere_for_timezone
 from aftercare.services import plan_preview
+from clinic.models import Clinic
 from patients.models import MAX_DEPTH_MM, MAX_PASSES, MIN_DEPTH_MM, MIN_PASSES
 
 # A date without a time means a mid-morning appointment.
@@ -33,8 +35,8 @@ ROMAN_SKIN_TYPES = {"I": 1, "II": 2, "III": 3, "IV": 4, "V": 5, "VI": 6}
 
 class Command(BaseCommand):
     help = (
-        "Preview the aftercare plan for a treatment described by the options, using the "
-        "guidance in the database. Nothing is saved."
+        "Preview the aftercare plan for a treatment described by the options, using a "
+        "clinic's guidance (--clinic) or the shipped default. Nothing is saved."
     )
 
     def add_arguments(self, parser) -> None:
@@ -98,6 +100,11 @@ class Command(BaseCommand):
             default="Europe/London",
             help="The clinic's IANA time zone (default: Europe/London).",
         )
+        clinic.add_argument(
+            "--clinic",
+            metavar="SLUG",
+            help="Use this clinic's guidance (default: the shipped default guidance).",
+        )
         clinic.add_argument("--clinic-name", default="Preview clinic", metavar="NAME")
         clinic.add_argument("--clinic-phone", default="+00 0000 000000", metavar="PHONE")
         clinic.add_argument("--clinic-email", default="clinic@example.com", metavar="EMAIL")
@@ -133,11 +140,21 @@ class Command(BaseCommand):
             age_years=options["age"],
             history=frozenset(options["history"]),
         )
-        plan = plan_preview(treatment, clinic)
+        plan = plan_preview(treatment, clinic, guidance_of=_clinic(options["clinic"]))
         if options["format"] == "json":
             self.stdout.write(json.dumps(plan_to_dict(plan), indent=2))
         else:
             self.stdout.write("\n".join(_text_lines(plan)))
+
+
+def _clinic(slug: str | None) -> Clinic | None:
+    if not slug:
+        return None
+    try:
+        return Clinic.objects.get(slug=slug)
+    except Clinic.DoesNotExist:
+        known = ", ".join(Clinic.objects.values_list("slug", flat=True)) or "none yet"
+        raise CommandError(f"No clinic with the slug {slug!r} (clinics: {known})") from None
 
 
 # Argument types. argparse prefixes their messages with "argument --<option>:", and Django

@@ -1,7 +1,15 @@
-"""Create a demo clinic with staff logins, patients and treatments (idempotent)."""
+"""Create a demo clinic with staff logins, a platform superuser, patients and treatments
+(idempotent).
+
+The clinic admin and the platform superuser must pass a second factor
+(clinic.two_factor). So that `make run` needs no phone, both get an authenticator
+with a fixed, demo-only key and a fixed set of recovery codes, printed below; every
+run puts them back (a demo login's own authenticator, if set up, is replaced).
+"""
 
 from __future__ import annotations
 
+from base64 import b32decode
 from datetime import timedelta
 from decimal import Decimal
 
@@ -10,8 +18,11 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from clinic.models import Clinic, StaffMembership, StaffRole
+from clinic.two_factor import AUTHENTICATOR_NAME, RECOVERY_DEVICE_NAME, secret_for_typing
 from patients.models import Patient, Treatment
 from patients.services import patient_create, treatment_create
 
@@ -21,6 +32,11 @@ DEMO_LOGINS = {
     "admin": ("demo-admin-pass-2026", StaffRole.CLINIC_ADMIN, "Alex", "Morgan"),
     "frontdesk": ("demo-frontdesk-pass", StaffRole.FRONT_DESK, "Jo", "Rivera"),
 }
+# Manages the clinics themselves in the Django admin; belongs to no clinic.
+DEMO_PLATFORM_LOGIN = ("platform", "demo-platform-pass-2026")
+# Known to anyone who reads this file: for the demo only (the command refuses DEBUG off).
+DEMO_TOTP_SECRET = "DEMODEMODEMODEMODEMODEMODEMODEMO"
+DEMO_RECOVERY_CODES = [f"demo-code-{n:02d}" for n in range(1, 11)]
 DEMO_PATIENTS = [
     ("Jamie", "Okafor", "jamie.okafor@example.com", 5, True),
     ("Sam", "Lindqvist", "sam.lindqvist@example.com", 2, True),
@@ -29,7 +45,10 @@ DEMO_PATIENTS = [
 
 
 class Command(BaseCommand):
-    help = "Load a demo clinic, two staff logins and a few patients. Safe to run again."
+    help = (
+        "Load a demo clinic, its staff logins, a platform superuser and a few patients. "
+        "Safe to run again."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument(
@@ -52,11 +71,31 @@ class Command(BaseCommand):
             },
         )
         users = {name: self._ensure_user(clinic, name, *spec) for name, spec in DEMO_LOGINS.items()}
+        platform = self._ensure_platform_user(*DEMO_PLATFORM_LOGIN)
+        second_factor = [users["admin"], platform]
+        devices = [self._ensure_second_factor(user) for user in second_factor]
         if not clinic.patients.exists():
             self._create_patients(clinic, users["practitioner"])
         self.stdout.write(self.style.SUCCESS(f"Demo clinic: {clinic.name}"))
         for name, (password, role, *_) in DEMO_LOGINS.items():
             self.stdout.write(f"  {role.label} login: {name} / {password}")
+        username, password = DEMO_PLATFORM_LOGIN
+        self.stdout.write(
+            f"Platform superuser (manages clinics at /admin/): {username} / {password}"
+        )
+        self.stdout.write(
+            self.style.WARNING(
+                f"Second factor for {' and '.join(u.username for u in second_factor)} "
+                "(demo only: a fixed key anyone can read):"
+            )
+        )
+        self.stdout.write(
+            f"  Authenticator key (time-based, 6 digits): {secret_for_typing(devices[0])}"
+        )
+        for device in devices:
+            self.stdout.write(f"  {device.user.username}: {device.config_url}")
+        self.stdout.write("  Recovery codes (each works once per login; load_demo restores them):")
+        self.stdout.write(f"    {' '.join(DEMO_RECOVERY_CODES)}")
 
     def _ensure_user(self, clinic, username, password, role, first_name, last_name):
         user_model = get_user_model()
@@ -67,14 +106,62 @@ class Command(BaseCommand):
                 "last_name": last_name,
                 "email": f"{username}@harbourlane.example",
                 "is_staff": role == StaffRole.CLINIC_ADMIN,
-                "is_superuser": role == StaffRole.CLINIC_ADMIN,
             },
         )
         if created:
             user.set_password(password)
             user.save()
+        elif user.is_superuser:
+            # Earlier versions made the demo clinic admin a superuser.
+            user.is_superuser = False
+            user.save(update_fields=["is_superuser"])
         StaffMembership.objects.get_or_create(user=user, defaults={"clinic": clinic, "role": role})
         return user
+
+    def _ensure_platform_user(self, username, password):
+        user, created = get_user_model().objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": "Platform",
+                "last_name": "Admin",
+                "email": "platform@aftercare.example",
+                "is_staff": True,
+                "is_superuser": True,
+            },
+        )
+        if created:
+            user.set_password(password)
+            user.save()
+        return user
+
+    def _ensure_second_factor(self, user) -> TOTPDevice:
+        key = b32decode(DEMO_TOTP_SECRET).hex()
+        TOTPDevice.objects.filter(user=user).exclude(key=key).delete()
+        device, _ = TOTPDevice.objects.update_or_create(
+            user=user,
+            defaults={
+                "name": AUTHENTICATOR_NAME,
+                "key": key,
+                "confirmed": True,
+                "throttling_failure_count": 0,
+                "throttling_failure_timestamp": None,
+            },
+        )
+        StaticDevice.objects.filter(user=user).exclude(name=RECOVERY_DEVICE_NAME).delete()
+        recovery, _ = StaticDevice.objects.update_or_create(
+            user=user,
+            defaults={
+                "name": RECOVERY_DEVICE_NAME,
+                "confirmed": True,
+                "throttling_failure_count": 0,
+                "throttling_failure_timestamp": None,
+            },
+        )
+        recovery.token_set.all().delete()
+        StaticToken.objects.bulk_create(
+            StaticToken(device=recovery, token=code) for code in DEMO_RECOVERY_CODES
+        )
+        return device
 
     def _create_patients(self, clinic, practitioner) -> None:
         now = timezone.now()
