@@ -278,6 +278,15 @@ def test_a_clinic_admin_sees_their_own_clinics_rows(clinic, other):
         assert client.get(_url(model, "change", row.pk)).status_code == 200, label
 
 
+@pytest.mark.parametrize("label", sorted(OTHER_CLINIC_ROWS))
+def test_a_clinic_admins_own_rows_open_or_are_refused_never_fail(label, clinic, other):
+    client = _client_for(other.clinic, StaffRole.CLINIC_ADMIN)
+    model = apps.get_model(label)
+    row = OTHER_CLINIC_ROWS[label](other)
+    for url in [_url(model, "changelist"), _url(model, "change", row.pk), _url(model, "add")]:
+        assert client.get(url).status_code in {200, 403}, url
+
+
 def test_a_clinic_admin_cannot_move_a_patient_into_another_clinic(clinic, other):
     client = _client_for(clinic, StaffRole.CLINIC_ADMIN)
     patient = PatientFactory(clinic=clinic)
