@@ -31,11 +31,11 @@ from django.db import models, transaction
 
 from aftercare.default_guidance import DEFAULT_GUIDANCE
 from aftercare.guidance import (
-    _json_default,
     factor_fields,
     factor_from_row,
     item_fields,
     item_from_row,
+    json_default,
     level_fields,
     level_from_row,
     load_guidance,
@@ -94,7 +94,7 @@ def default_key(value: Any) -> str:
 
 def value_fingerprint(value: Any, *, active: bool = True) -> str:
     encoded = json.dumps(
-        {"value": asdict(value), "active": active}, default=_json_default, sort_keys=True
+        {"value": asdict(value), "active": active}, default=json_default, sort_keys=True
     )
     return hashlib.sha256(encoded.encode()).hexdigest()
 

@@ -69,7 +69,7 @@ def guidance_with(
 
 def guidance_to_dict(guidance: Guidance) -> dict[str, Any]:
     """A JSON-ready, canonical form (sets sorted), stored in GuidanceSnapshot."""
-    return json.loads(json.dumps(asdict(guidance), default=_json_default, sort_keys=True))
+    return json.loads(json.dumps(asdict(guidance), default=json_default, sort_keys=True))
 
 
 def guidance_fingerprint(guidance: Guidance) -> str:
@@ -161,7 +161,7 @@ def level_fields(level: IntensityLevel) -> dict[str, Any]:
     }
 
 
-def _json_default(value: object) -> object:
+def json_default(value: object) -> object:
     if isinstance(value, Decimal):
         return format(value.normalize(), "f")
     if isinstance(value, frozenset | set):
