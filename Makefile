@@ -5,7 +5,7 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format venv npm clean
+.PHONY: run test lint format venv npm clean bench-smoke
 
 venv: $(VENV)/.installed
 
@@ -46,6 +46,12 @@ test: venv npm lint
 	exports=$$($(BIN)/python scripts/services.py) || exit 1; eval "$$exports"; \
 	$(BIN)/python manage.py makemigrations --check --dry-run >/dev/null && \
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Every bench/*.py once at a tiny size (tests/bench/test_benchmarks_run.py, about 30 s).
+# `make test` runs them already, as part of the suite.
+bench-smoke: venv
+	exports=$$($(BIN)/python scripts/services.py) || exit 1; eval "$$exports"; \
+	$(BIN)/pytest tests/bench $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) var staticfiles db.sqlite3 node_modules

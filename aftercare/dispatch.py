@@ -4,8 +4,21 @@ Safe with any number of workers and beat schedulers: rows are claimed with
 SELECT ... FOR UPDATE SKIP LOCKED in a short transaction that marks them
 `sending` under a fresh lease token; the sending happens after commit, outside
 any transaction; every outcome is written only if the row still carries that
-token, so a worker whose lease ran out cannot overwrite the one that took over.
-Recording a sent email is aftercare.recording's job.
+token, so a worker whose lease ran out, or whose row was cancelled meanwhile
+(reminders_stop_for_patient clears the token), cannot overwrite it.
+
+Right before each message the worker checks, in one query, that it still holds
+the row and that the patient still consents; right after, it marks the row sent
+and stores the clinic's copy in one transaction, and reads the answer before the
+next message goes. So a fault (worker killed, database connection lost) leaves at
+most one email sent but unrecorded: it is sent again, with the same Message-ID,
+once its lease runs out.
+
+Delivery rules: a mail server that cannot be reached (refused connection, time-out,
+dropped connection) only delays; a temporary refusal (4xx) is retried with backoff
+until REMINDER_RETRY_WINDOW_HOURS after the first one, then the row is `failed`;
+a permanent refusal (5xx) fails the row at once. `attempts` counts claims, for
+display only.
 """
 
 from __future__ import annotations
@@ -13,22 +26,19 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import DatabaseError, connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from aftercare.emails import reminder_email
+from aftercare.emails import RenderedEmail, masked, reminder_email
 from aftercare.links import link_addresses, links_current
-from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus
+from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus, SentMessage
 from aftercare.plan_cache import stored_plan
 from aftercare.planning import Plan
-from aftercare.recording import SentRecorder, copy_of
 from aftercare.transports import EmailTransport, TransportError
 
 logger = logging.getLogger(__name__)
@@ -49,6 +59,8 @@ class DispatchResult:
     failed: int = 0
     cancelled: int = 0
     batches: int = 0
+    # The mail server could not be reached: the pass stops, the next tick tries again.
+    unreachable: bool = False
     errors: list[str] = field(default_factory=list)
 
     def add(self, other: DispatchResult) -> None:
@@ -57,12 +69,18 @@ class DispatchResult:
         self.failed += other.failed
         self.cancelled += other.cancelled
         self.batches += other.batches
+        self.unreachable = self.unreachable or other.unreachable
         self.errors.extend(other.errors)
 
 
-def retry_delay(attempts: int) -> timedelta:
-    """Exponential backoff: base, 2x base, 4x base... capped."""
-    seconds = settings.REMINDER_RETRY_BASE_SECONDS * 2 ** max(attempts - 1, 0)
+def retry_delay(refused_for: timedelta) -> timedelta:
+    """Backoff after a temporary refusal, `refused_for` after the first one.
+
+    Waiting as long again as the refusals have lasted (at least the base, at most
+    the cap) doubles the gap between tries: base, base, 2x, 4x... whatever the
+    number of tries in between (a claim that met an outage does not count).
+    """
+    seconds = max(refused_for.total_seconds(), settings.REMINDER_RETRY_BASE_SECONDS)
     return timedelta(seconds=min(seconds, settings.REMINDER_RETRY_MAX_SECONDS))
 
 
@@ -97,32 +115,22 @@ def claim_due_reminders(
 
 def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
     result = DispatchResult(batches=1)
-    reminders = (
-        Reminder.objects.filter(
-            id__in=claim.ids, lease_token=claim.lease_token, status=ReminderStatus.SENDING
-        )
+    reminders = list(
+        _held(claim, Reminder.objects.filter(id__in=claim.ids))
         .select_related("patient", "plan__treatment__clinic")
         # The plan's JSON is parsed once per process (plan_cache), not once per row.
         .defer("plan__content")
         .order_by("next_attempt_at", "id")
     )
-    reminders = list(reminders)
     links = links_current(
         plans=list({reminder.plan_id: reminder.plan for reminder in reminders}.values()),
         now=clock(),
     )
     plans: dict[int, tuple[Plan, str, str, str]] = {}
-    with EmailTransport() as transport, SentRecorder() as recorder:
-        for reminder in reminders:
-            if not reminder.patient.can_receive_reminders or reminder.plan.superseded_at:
-                reason = "no consent" if reminder.plan.superseded_at is None else "superseded"
-                result.cancelled += _finish(
-                    reminder,
-                    claim,
-                    status=ReminderStatus.CANCELLED,
-                    cancelled_reason=reason,
-                    lease_token=None,
-                )
+    with EmailTransport() as transport:
+        for position, reminder in enumerate(reminders):
+            if reminder.plan.superseded_at:
+                result.cancelled += _cancel(reminder, claim, reason="superseded")
                 continue
             try:
                 if reminder.plan_id not in plans:
@@ -139,14 +147,19 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
             if clock() >= claim.lease_expires_at:
                 # Past the lease another worker may own these rows: leave the rest to it.
                 break
+            if not _may_send(reminder, claim):
+                # Consent withdrawn, or the row was cancelled or taken over meanwhile.
+                result.cancelled += _cancel(reminder, claim, reason="no consent")
+                continue
             try:
                 transport.send(rendered.message)
             except TransportError as error:
+                if error.connection_lost:
+                    _release(reminders[position:], claim, error, clock(), result)
+                    break
                 _record_failure(reminder, claim, error, clock(), result)
                 continue
-            recorder.record(
-                reminder, claim.lease_token, copy_of(reminder, rendered, token, sent_at=clock())
-            )
+            _record_sent(reminder, claim, copy_of(reminder, rendered, token, sent_at=clock()))
             result.sent += 1
     return result
 
@@ -157,21 +170,10 @@ def dispatch_due(
     plan_id: int | None = None,
     max_seconds: float | None = None,
 ) -> DispatchResult:
-    """Claim and send due batches until none is left (or the time budget is spent)."""
+    """Claim and send due batches until none is left, the time budget is spent, or the
+    mail server cannot be reached."""
     started = time.monotonic()
     total = DispatchResult()
-    with _commits_without_waiting_for_disk():
-        _dispatch_batches(now, plan_id, max_seconds, started, total)
-    return total
-
-
-def _dispatch_batches(
-    now: datetime | None,
-    plan_id: int | None,
-    max_seconds: float | None,
-    started: float,
-    total: DispatchResult,
-) -> None:
     while True:
         moment = now or timezone.now()
         claim = claim_due_reminders(
@@ -183,68 +185,119 @@ def _dispatch_batches(
         if not claim.ids:
             break
         total.add(send_claimed(claim, clock=(lambda: now) if now else timezone.now))
+        if total.unreachable:
+            break
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             break
+    return total
 
 
-@contextmanager
-def _commits_without_waiting_for_disk() -> Iterator[None]:
-    """Let PostgreSQL acknowledge the dispatch's commits before their WAL is on disk.
-
-    Waiting for that flush took longer than rendering an email. If the database
-    server itself crashes, the last fraction of a second of commits may be lost:
-    a lost claim only returns rows to the queue, and a lost "sent" mark leaves its
-    row `sending` until the lease runs out, when it is sent again with the same
-    Message-ID (the duplicate a crash mid-send already allows). A worker crash
-    loses nothing: a commit is visible to others as soon as it returns.
-    """
-    if connection.vendor != "postgresql":
-        yield
-        return
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO OFF")
-    try:
-        yield
-    finally:
-        try:
-            with connection.cursor() as cursor:
-                cursor.execute("RESET synchronous_commit")
-        except DatabaseError:
-            # A broken connection takes its session settings with it.
-            logger.debug("could not reset synchronous_commit", exc_info=True)
+def copy_of(
+    reminder: Reminder, rendered: RenderedEmail, token: str, *, sent_at: datetime
+) -> SentMessage:
+    """The clinic's copy of a sent email, with the patient's token masked (unsaved)."""
+    return SentMessage(
+        reminder=reminder,
+        message_id=reminder.message_id,
+        to=reminder.patient.email,
+        subject=rendered.message.subject,
+        text_body=masked(rendered.text, token),
+        html_body=masked(rendered.html, token),
+        headers={
+            key: masked(str(value), token) for key, value in rendered.message.extra_headers.items()
+        },
+        sent_at=sent_at,
+    )
 
 
 def _plan_links(plan: AftercarePlan, link: PatientLink) -> tuple[Plan, str, str, str]:
     return (stored_plan(plan), *link_addresses(link))
 
 
+def _held(claim: Claim, rows):
+    """The rows this claim still holds: a cancel or a new claim replaces the token."""
+    return rows.filter(lease_token=claim.lease_token, status=ReminderStatus.SENDING)
+
+
+def _may_send(reminder: Reminder, claim: Claim) -> bool:
+    """Read right before the send: the row is still ours and its patient still consents."""
+    return (
+        _held(claim, Reminder.objects.filter(pk=reminder.pk))
+        .filter(patient__email_consent=True, patient__erased_at__isnull=True)
+        .exclude(patient__email="")
+        .exists()
+    )
+
+
 def _finish(reminder: Reminder, claim: Claim, **changes: object) -> int:
     """Write an outcome only if this claim still holds the row."""
-    return Reminder.objects.filter(
-        pk=reminder.pk, lease_token=claim.lease_token, status=ReminderStatus.SENDING
-    ).update(**changes)
+    return _held(claim, Reminder.objects.filter(pk=reminder.pk)).update(**changes)
+
+
+def _cancel(reminder: Reminder, claim: Claim, *, reason: str) -> int:
+    return _finish(
+        reminder, claim, status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None
+    )
+
+
+def _record_sent(reminder: Reminder, claim: Claim, copy: SentMessage) -> None:
+    """Mark the row sent (if the claim still holds it) and keep the copy, together.
+
+    The copy is kept even when the row went elsewhere: the email did go out.
+    """
+    with transaction.atomic():
+        marked = _finish(
+            reminder, claim, status=ReminderStatus.SENT, sent_at=copy.sent_at, last_error=""
+        )
+        copy.save()
+    if not marked:
+        logger.warning(
+            "reminder %s was sent after its lease ran out or it was cancelled", reminder.pk
+        )
+
+
+def _release(
+    reminders: list[Reminder],
+    claim: Claim,
+    error: TransportError,
+    now: datetime,
+    result: DispatchResult,
+) -> None:
+    """The mail server cannot be reached: put the rest of the batch back, a little later.
+
+    Not the messages' fault, so it never counts toward failing them.
+    """
+    message = str(error)[:1000]
+    result.errors.append(message)
+    result.unreachable = True
+    result.retried += _held(
+        claim, Reminder.objects.filter(pk__in=[r.pk for r in reminders])
+    ).update(
+        status=ReminderStatus.PENDING,
+        last_error=message,
+        lease_token=None,
+        next_attempt_at=now + timedelta(seconds=settings.REMINDER_RETRY_BASE_SECONDS),
+    )
+    logger.warning("mail server unreachable, %s reminders put back: %s", len(reminders), message)
 
 
 def _record_failure(
     reminder: Reminder, claim: Claim, error: TransportError, now: datetime, result: DispatchResult
 ) -> None:
+    """A message refused: 5xx (or an email that cannot be built) fails at once; 4xx is
+    retried until the retry window after the first refusal has passed."""
     message = str(error)[:1000]
     result.errors.append(message)
-    # A mail server that cannot be reached is not the message's fault: keep retrying.
-    gives_up = error.permanent or (
-        not error.connection_lost and reminder.attempts >= settings.REMINDER_MAX_ATTEMPTS
-    )
-    if gives_up:
-        result.failed += _finish(
-            reminder, claim, status=ReminderStatus.FAILED, last_error=message, lease_token=None
-        )
-        logger.warning("reminder %s failed: %s", reminder.pk, message)
-    else:
-        result.retried += _finish(
-            reminder,
-            claim,
-            status=ReminderStatus.PENDING,
-            last_error=message,
-            lease_token=None,
-            next_attempt_at=now + retry_delay(reminder.attempts),
-        )
+    changes: dict[str, object] = {"last_error": message, "lease_token": None}
+    if not error.permanent:
+        changes["first_refused_at"] = first_refused_at = reminder.first_refused_at or now
+        refused_for = now - first_refused_at
+        if refused_for < timedelta(hours=settings.REMINDER_RETRY_WINDOW_HOURS):
+            changes |= {
+                "status": ReminderStatus.PENDING,
+                "next_attempt_at": now + retry_delay(refused_for),
+            }
+            result.retried += _finish(reminder, claim, **changes)
+            return
+    result.failed += _finish(reminder, claim, status=ReminderStatus.FAILED, **changes)
+    logger.warning("reminder %s failed: %s", reminder.pk, message)

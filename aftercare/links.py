@@ -1,4 +1,10 @@
-"""Unguessable, expiring, revocable links to a patient's plan."""
+"""Unguessable, expiring, revocable links to a patient's plan, and unsubscribe links.
+
+The unsubscribe link in an email (its List-Unsubscribe URL) must keep working for as
+long as the patient exists (RFC 8058; anti-spam law), long after the plan link in the
+same email has expired or been revoked. So it carries its own token, signed with the
+patient's id: it never expires and needs nothing stored.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,14 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.http import base36_to_int, int_to_base36
 
 from aftercare.models import AftercarePlan, PatientLink
 
 MIN_FRESH_LINK = timedelta(days=7)
+UNSUBSCRIBE_SALT = "aftercare.unsubscribe"
+TOKEN_LENGTH = 43  # a SHA-256 HMAC in unpadded URL-safe base64
 
 
 def token_for(link: PatientLink) -> str:
@@ -74,20 +84,30 @@ def link_addresses(link: PatientLink) -> tuple[str, str, str]:
     """The link's token, its URL and its one-click unsubscribe URL.
 
     Dispatch needs them for every email; they follow from the link's salt, its
-    clinic and the settings alone, so each process works them out once per link.
+    patient, its clinic and the settings alone, so each process works them out once
+    per link. The unsubscribe URL (/p/<clinic>/unsubscribe/<token>/) names the
+    patient, not the link: it outlives the link.
     """
+    treatment = link.plan.treatment
     return _addresses(
-        link.salt, link.plan.treatment.clinic.slug, settings.SECRET_KEY, settings.SITE_URL
+        link.salt,
+        treatment.patient_id,
+        treatment.clinic.slug,
+        settings.SECRET_KEY,
+        settings.SITE_URL,
     )
 
 
 @lru_cache(maxsize=4096)
-def _addresses(salt: str, clinic_slug: str, secret_key: str, site_url: str) -> tuple[str, str, str]:
+def _addresses(
+    salt: str, patient_id: int, clinic_slug: str, secret_key: str, site_url: str
+) -> tuple[str, str, str]:
     token = _token(salt, secret_key)
+    unsubscribe = _unsubscribe_token(patient_id, token, secret_key)
     return (
         token,
         site_url + reverse("patient:open", args=[clinic_slug, token]),
-        site_url + reverse("patient:one_click_unsubscribe", args=[clinic_slug, token]),
+        site_url + reverse("patient:list_unsubscribe", args=[clinic_slug, unsubscribe]),
     )
 
 
@@ -112,6 +132,58 @@ def link_for_token(token: str, *, now: datetime) -> PatientLink | None:
     if not hmac.compare_digest(token_for(link), token):
         return None
     return link
+
+
+def link_for_token_any_state(token: str) -> PatientLink | None:
+    """The link a token was made for, even if expired, revoked or made under an old key.
+
+    Only for the unsubscribe URLs of emails sent before those carried their own token
+    (/p/<clinic>/<link token>/unsubscribe/): they must keep working. Knowing a token
+    whose hash is stored is proof enough; the HMAC is not checked again, so a
+    SECRET_KEY rotation does not kill them either.
+    """
+    if not token or len(token) > 100:
+        return None
+    return (
+        PatientLink.objects.select_related("plan__treatment__patient", "plan__treatment__clinic")
+        .filter(token_hash=hash_token(token))
+        .first()
+    )
+
+
+def _unsubscribe_token(patient_id: int, link_token: str, secret_key: str) -> str:
+    # "<patient id in base 36>-<link token><HMAC of both>": one run of URL-safe
+    # characters, so clinic.logging masks all of it after /p/. The link token is in it
+    # so that the clinic's kept copy of the email, which masks that token
+    # (aftercare.dispatch.copy_of), holds no usable unsubscribe URL either; the HMAC,
+    # not the link's row, is what makes it valid, so it outlives the link.
+    digest = salted_hmac(
+        UNSUBSCRIBE_SALT, f"{patient_id}:{link_token}", secret=secret_key, algorithm="sha256"
+    ).digest()
+    mac = urlsafe_b64encode(digest).decode().rstrip("=")
+    return f"{int_to_base36(patient_id)}-{link_token}{mac}"
+
+
+def patient_id_for_unsubscribe_token(token: str) -> int | None:
+    """The id of the patient an unsubscribe token was made for, or None if it is not one.
+
+    Tokens made under a key now in SECRET_KEY_FALLBACKS still count, so rotating the
+    key does not break the unsubscribe links in emails already sent.
+    """
+    encoded_id, _, rest = token.partition("-")
+    if len(token) > 150 or len(rest) != 2 * TOKEN_LENGTH:
+        return None
+    try:
+        patient_id = base36_to_int(encoded_id)
+    except ValueError:
+        return None
+    link_token = rest[:TOKEN_LENGTH]
+    # Comparing the whole token with the one made for that id also refuses every
+    # other spelling of the id that base36_to_int accepts.
+    for secret_key in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]:
+        if constant_time_compare(_unsubscribe_token(patient_id, link_token, secret_key), token):
+            return patient_id
+    return None
 
 
 def links_revoke(*, patient_id: int, now: datetime) -> int:

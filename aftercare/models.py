@@ -363,8 +363,12 @@ class Reminder(models.Model):
     status = models.CharField(
         max_length=10, choices=ReminderStatus.choices, default=ReminderStatus.PENDING
     )
+    # Claims so far, shown to staff; giving up depends on first_refused_at, never on this.
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField()
+    # When the mail server first refused the message with a temporary (4xx) reply: it is
+    # retried until REMINDER_RETRY_WINDOW_HOURS after this, then failed.
+    first_refused_at = models.DateTimeField(null=True, blank=True)
     lease_token = models.UUIDField(null=True, blank=True)
     last_error = models.TextField(blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -11,7 +11,13 @@ urlpatterns = [
     path("<slug:clinic_slug>/report/", patient_views.report, name="report"),
     path("<slug:clinic_slug>/aftercare.ics", patient_views.calendar_file, name="calendar"),
     path("<slug:clinic_slug>/unsubscribe/", patient_views.unsubscribe, name="unsubscribe"),
+    path(
+        "<slug:clinic_slug>/unsubscribe/<str:token>/",
+        patient_views.list_unsubscribe,
+        name="list_unsubscribe",
+    ),
     path("<slug:clinic_slug>/<str:token>/", patient_views.open_link, name="open"),
+    # The List-Unsubscribe URL of emails sent before list_unsubscribe: kept for good.
     path(
         "<slug:clinic_slug>/<str:token>/unsubscribe/",
         patient_views.one_click_unsubscribe,

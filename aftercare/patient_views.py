@@ -26,7 +26,11 @@ from aftercare.calendar import plan_calendar
 from aftercare.concern_forms import ConcernReportForm
 from aftercare.concerns import concern_report_create
 from aftercare.display import KIND_HEADINGS, plan_context
-from aftercare.links import link_for_token
+from aftercare.links import (
+    link_for_token,
+    link_for_token_any_state,
+    patient_id_for_unsubscribe_token,
+)
 from aftercare.models import PatientLink
 from aftercare.page_link import link_for_page
 from aftercare.plan_cache import identity as plan_identity
@@ -36,6 +40,7 @@ from aftercare.portal_session import LINK_SESSION_KEY
 from aftercare.reminders import reminders_stop_for_patient
 from aftercare.visits import followed_plan
 from clinic.models import Clinic
+from patients.models import Patient
 
 SESSION_KEY = LINK_SESSION_KEY
 PRIVATE_HEADERS = {
@@ -228,16 +233,46 @@ def unsubscribe(request: HttpRequest, link: PatientLink) -> HttpResponse:
 @private_page
 @csrf_exempt  # RFC 8058: mail providers POST here with no cookies and no CSRF token
 @require_http_methods(["GET", "POST"])
-def one_click_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
-    """The List-Unsubscribe URL: GET shows a confirm page, POST acts (idempotent)."""
-    link = _valid_link(token, clinic_slug)
-    if link is None:
+def list_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
+    """The List-Unsubscribe URL: GET shows a confirm page, POST acts (idempotent).
+
+    Its token is signed for the patient (aftercare.links), not looked up as a plan
+    link: it works for as long as the patient exists, whatever became of the links.
+    """
+    patient_id = patient_id_for_unsubscribe_token(token)
+    patient = None
+    if patient_id is not None:
+        patient = Patient.objects.select_related("clinic").filter(pk=patient_id).first()
+    if patient is None or patient.clinic.slug != clinic_slug:
         return _bad_link(request, clinic_slug)
-    clinic = link.plan.treatment.clinic
+    return _unsubscribe_patient(request, patient, patient.clinic)
+
+
+@private_page
+@csrf_exempt  # RFC 8058: mail providers POST here with no cookies and no CSRF token
+@require_http_methods(["GET", "POST"])
+def one_click_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
+    """The List-Unsubscribe URL of emails sent before list_unsubscribe existed.
+
+    The link's token only identifies the patient here: it unsubscribes them even
+    once the link has expired or been revoked.
+    """
+    link = link_for_token_any_state(token)
+    if link is None or link.plan.treatment.clinic.slug != clinic_slug:
+        return _bad_link(request, clinic_slug)
+    treatment = link.plan.treatment
+    return _unsubscribe_patient(request, treatment.patient, treatment.clinic)
+
+
+def _unsubscribe_patient(request: HttpRequest, patient: Patient, clinic: Clinic) -> HttpResponse:
+    context = {"clinic": clinic}
+    if patient.erased_at is not None:
+        # Nothing left to stop (erasure cancelled it all), and nothing to change.
+        return render(request, "patient/unsubscribed.html", context)
     if request.method == "POST":
-        reminders_stop_for_patient(patient=link.plan.treatment.patient, reason="unsubscribed")
-        return render(request, "patient/unsubscribed.html", {"clinic": clinic})
-    return render(request, "patient/unsubscribe_confirm.html", {"clinic": clinic})
+        reminders_stop_for_patient(patient=patient, reason="unsubscribed")
+        return render(request, "patient/unsubscribed.html", context)
+    return render(request, "patient/unsubscribe_confirm.html", context)
 
 
 @patient_page

@@ -96,8 +96,10 @@ def reminders_stop_for_patient(
 ) -> int:
     """Stop every future reminder of the patient and withdraw their email consent.
 
-    Rows already being sent are left to finish; the sender checks consent again
-    right before each message.
+    Rows a worker is sending are cancelled too: clearing their lease token makes
+    the worker's later writes miss them, and the worker checks that it still holds
+    a row right before each message. Only a message already handed to the mail
+    server can still go out.
     """
     withdrawn = Patient.objects.filter(pk=patient.pk, email_consent=True).update(
         email_consent=False, email_consent_at=None
@@ -116,9 +118,9 @@ def reminders_stop_for_patient(
         )
     patient.email_consent = False
     patient.email_consent_at = None
-    return Reminder.objects.filter(patient=patient, status__in=WAITING).update(
-        status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None
-    )
+    return Reminder.objects.filter(
+        patient=patient, status__in=[*WAITING, ReminderStatus.SENDING]
+    ).update(status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None)
 
 
 def reminder_resend(*, reminder: Reminder, now: datetime | None = None) -> bool:
@@ -127,6 +129,7 @@ def reminder_resend(*, reminder: Reminder, now: datetime | None = None) -> bool:
         status=ReminderStatus.PENDING,
         next_attempt_at=now or timezone.now(),
         attempts=0,
+        first_refused_at=None,
         last_error="",
     )
     return updated == 1

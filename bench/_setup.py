@@ -22,6 +22,10 @@ if str(ROOT) not in sys.path:
 
 # The server, not a database on it: the benchmark's own database is created here.
 POSTGRES_URL = os.environ.get("BENCH_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432")
+# Appended to every benchmark database's name: the smoke runs in the test suite
+# (tests/bench/test_benchmarks_run.py) use their own, so they never drop a database
+# that a benchmark started by hand is using.
+DATABASE_SUFFIX = os.environ.get("BENCH_DATABASE_SUFFIX", "")
 
 
 def _dsn(database: str) -> str:
@@ -50,6 +54,7 @@ def bench_database(name: str, *, keep: bool = False) -> Iterator[None]:
     would slow the code being measured); Celery gets an in-memory broker so
     nothing a benchmark triggers is queued for a real worker.
     """
+    name += DATABASE_SUFFIX
     _drop(name, create=True)
     os.environ["DATABASE_URL"] = _dsn(name).replace("postgresql://", "postgres://", 1)
     os.environ["DEBUG"] = "false"
@@ -88,6 +93,7 @@ def extra_database(name: str, *, keep: bool = False) -> Iterator[object]:
     from django.core.management import call_command
     from django.db import connections
 
+    name += DATABASE_SUFFIX
     _drop(name, create=True)
     settings_dict = copy.deepcopy(connections["default"].settings_dict)
     settings_dict["NAME"] = name

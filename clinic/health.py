@@ -1,19 +1,23 @@
 """/healthz and /readyz for load balancers, container healthchecks and monitoring.
 
-/healthz: the database and the Celery broker answer. /readyz: this process can serve
-pages: the database answers and every migration is applied. Both are cheap (one query,
-one broker ping), need no login, answer 200 or 503 with the name of each part and
-"ok" or "unreachable", and never say more (no error text, no personal data).
+/healthz (liveness): this process answers and reaches the database; restarting the
+container is the cure for nothing else. /readyz (readiness): this process can serve
+pages: the database answers and every migration is applied. Neither checks the Celery
+broker: without it the pages keep working and only reminders wait, so a broker outage
+must neither restart nor unroute the web processes. The worker's own healthcheck
+(`celery inspect ping` in docker-compose.yml) is the broker check; docs/operations.md
+says which probe goes where.
+
+Both are cheap (one query), need no login, answer 200 or 503 with the name of each
+part and "ok", "unreachable" or "pending", and never say more (no error text, no
+personal data).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Callable
-from urllib.parse import urlparse
 
-from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -21,7 +25,6 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from clinic.middleware import CONTENT_SECURITY_POLICY
 
 logger = logging.getLogger(__name__)
-TIMEOUT_SECONDS = 2
 
 Check = Callable[[], None]
 
@@ -29,30 +32,6 @@ Check = Callable[[], None]
 def database_check() -> None:
     with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
         cursor.execute("SELECT 1")
-
-
-def broker_check() -> None:
-    url = settings.CELERY_BROKER_URL
-    scheme = urlparse(url).scheme
-    if scheme in {"redis", "rediss"}:
-        import redis
-
-        client = redis.Redis.from_url(
-            url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS
-        )
-        try:
-            client.ping()
-        finally:
-            client.close()
-    elif scheme == "filesystem":
-        folder = settings.CELERY_BROKER_TRANSPORT_OPTIONS["data_folder_in"]
-        if not os.access(folder, os.W_OK):
-            raise OSError("the broker folder is missing or read-only")
-    else:
-        from kombu import Connection
-
-        with Connection(url, connect_timeout=TIMEOUT_SECONDS) as connection:
-            connection.ensure_connection(max_retries=1)
 
 
 _migrations_applied = False
@@ -92,7 +71,7 @@ def _report(checks: dict[str, Check]) -> HttpResponse:
 
 
 def healthz(request: HttpRequest) -> HttpResponse:
-    return _report({"database": database_check, "broker": broker_check})
+    return _report({"database": database_check})
 
 
 def readyz(request: HttpRequest) -> HttpResponse:

@@ -225,7 +225,9 @@ CELERY_TIMEZONE = "UTC"
 # Reminder dispatch (aftercare.dispatch): the reminder table is the queue.
 REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 100)
 REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 120)
-REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 6)
+# A message the mail server keeps refusing (4xx) is retried this long after the first
+# refusal, then failed; an unreachable server never fails a message.
+REMINDER_RETRY_WINDOW_HOURS = env_int("REMINDER_RETRY_WINDOW_HOURS", 24)
 REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
 REMINDER_RETRY_MAX_SECONDS = env_int("REMINDER_RETRY_MAX_SECONDS", 1800)
 PATIENT_LINK_DAYS = env_int("PATIENT_LINK_DAYS", 180)

@@ -14,6 +14,7 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -40,7 +41,7 @@ from aftercare.models import (
     ReminderStatus,
     SentMessage,
 )
-from aftercare.reminders import new_message_id
+from aftercare.reminders import new_message_id, reminders_stop_for_patient
 from aftercare.services import plan_create
 from aftercare.tasks import dispatch_due_reminders, send_plan_reminders_now
 from aftercare.transports import EmailTransport, TransportError
@@ -220,11 +221,11 @@ def test_a_batch_with_nothing_to_send_opens_no_connection(smtp_sink, smtp_edge, 
     assert smtp_edge.opened == 0
 
 
-def test_retry_delay_doubles_and_is_capped(settings):
+def test_retry_delay_waits_as_long_as_the_refusals_lasted_within_bounds(settings):
     settings.REMINDER_RETRY_BASE_SECONDS = 60
     settings.REMINDER_RETRY_MAX_SECONDS = 300
-    delays = [retry_delay(attempts).total_seconds() for attempts in range(1, 6)]
-    assert delays == [60, 120, 240, 300, 300]
+    delays = [retry_delay(timedelta(seconds=s)).total_seconds() for s in (0, 60, 120, 240, 480)]
+    assert delays == [60, 60, 120, 240, 300]
 
 
 # Temporary and permanent errors
@@ -238,7 +239,7 @@ def test_it_retries_a_451_with_backoff(smtp_sink, now, settings):
     result = dispatch_due(now=now)
     row = _day_0(plan)
     assert (result.sent, result.retried) == (0, 1)
-    assert (row.status, row.attempts) == (ReminderStatus.PENDING, 1)
+    assert (row.status, row.attempts, row.first_refused_at) == (ReminderStatus.PENDING, 1, now)
     assert row.next_attempt_at == now + timedelta(seconds=60)
     assert "451" in row.last_error
     assert row.lease_token is None
@@ -257,38 +258,71 @@ def test_a_retried_row_is_not_due_before_its_backoff(smtp_sink, now, settings):
 
 
 @pytest.mark.django_db
-def test_the_backoff_doubles_with_each_attempt(smtp_sink, now, settings):
+def test_the_gap_between_tries_doubles(smtp_sink, now, settings):
     settings.REMINDER_RETRY_BASE_SECONDS = 60
+    settings.REMINDER_RETRY_MAX_SECONDS = 3600
     plan = _plan(now)
     smtp_sink.reply_to_rcpt("451 4.3.0 Try again later")
-    dispatch_due(now=now)
-    second_try = now + timedelta(seconds=60)
-    dispatch_due(now=second_try)
-    row = _day_0(plan)
-    assert row.attempts == 2
-    assert row.next_attempt_at == second_try + timedelta(seconds=120)
+    tries = [now]
+    for _ in range(4):
+        dispatch_due(now=tries[-1])
+        tries.append(_day_0(plan).next_attempt_at)
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(tries)]
+    assert gaps == [60, 60, 120, 240]
 
 
 @pytest.mark.django_db
-def test_repeated_451s_fail_the_row_after_the_last_attempt(smtp_sink, now, settings):
-    settings.REMINDER_MAX_ATTEMPTS = 3
+def test_451s_are_retried_however_many_tries_within_the_window(smtp_sink, now, settings):
+    settings.REMINDER_RETRY_BASE_SECONDS = 1
+    settings.REMINDER_RETRY_MAX_SECONDS = 1
+    settings.REMINDER_RETRY_WINDOW_HOURS = 1
     plan = _plan(now)
     smtp_sink.reply_to_rcpt("451 4.3.0 Try again later")
-    statuses = []
     moment = now
-    for _ in range(3):
-        dispatch_due(now=moment)
-        row = _day_0(plan)
-        statuses.append(row.status)
-        moment = row.next_attempt_at
-    assert statuses == [ReminderStatus.PENDING, ReminderStatus.PENDING, ReminderStatus.FAILED]
-    assert (row.attempts, row.lease_token) == (3, None)
+    for _ in range(30):
+        assert dispatch_due(now=moment).failed == 0
+        moment = _day_0(plan).next_attempt_at
+    row = _day_0(plan)
+    assert (row.status, row.attempts, row.first_refused_at) == (ReminderStatus.PENDING, 30, now)
+
+
+@pytest.mark.django_db
+def test_a_451_after_the_window_since_the_first_refusal_fails_the_row(smtp_sink, now, settings):
+    settings.REMINDER_RETRY_WINDOW_HOURS = 24
+    plan = _plan(now)
+    smtp_sink.reply_to_rcpt("451 4.3.0 Try again later")
+    dispatch_due(now=now)
+    dispatch_due(now=now + timedelta(hours=23, minutes=59))
+    row = _day_0(plan)
+    assert row.status == ReminderStatus.PENDING
+    assert row.next_attempt_at >= now + timedelta(hours=24)
+    dispatch_due(now=row.next_attempt_at)
+    row = _day_0(plan)
+    assert (row.status, row.lease_token, row.first_refused_at) == (
+        ReminderStatus.FAILED,
+        None,
+        now,
+    )
     assert "451" in row.last_error
 
 
 @pytest.mark.django_db
+def test_an_outage_after_a_451_does_not_restart_the_window(smtp_sink, now, settings):
+    settings.REMINDER_RETRY_WINDOW_HOURS = 24
+    plan = _plan(now)
+    smtp_sink.reply_to_rcpt("451 4.3.0 Try again later")
+    dispatch_due(now=now)
+    smtp_sink.refuse_connections()
+    dispatch_due(now=now + timedelta(hours=12))
+    assert _day_0(plan).first_refused_at == now
+    smtp_sink.refuse_connections(False)
+    dispatch_due(now=now + timedelta(hours=24))
+    assert _day_0(plan).status == ReminderStatus.FAILED
+
+
+@pytest.mark.django_db
 def test_a_failed_row_is_not_tried_again(smtp_sink, now, settings):
-    settings.REMINDER_MAX_ATTEMPTS = 1
+    settings.REMINDER_RETRY_WINDOW_HOURS = 0
     plan = _plan(now)
     smtp_sink.reply_to_rcpt("451 4.3.0 Try again later")
     dispatch_due(now=now)
@@ -304,25 +338,45 @@ def test_a_550_fails_the_row_at_once(smtp_sink, now):
     result = dispatch_due(now=now)
     row = _day_0(plan)
     assert result.failed == 1
-    assert (row.status, row.attempts) == (ReminderStatus.FAILED, 1)
+    assert (row.status, row.attempts, row.first_refused_at) == (ReminderStatus.FAILED, 1, None)
     assert "550" in row.last_error
     assert not SentMessage.objects.exists()
 
 
 @pytest.mark.django_db
 def test_a_mail_server_that_refuses_connections_never_fails_a_row(smtp_sink, now, settings):
-    settings.REMINDER_MAX_ATTEMPTS = 2
+    # Even with no window at all for refusals: an unreachable server is not one.
+    settings.REMINDER_RETRY_WINDOW_HOURS = 0
+    settings.REMINDER_RETRY_BASE_SECONDS = 60
     plan = _plan(now)
     smtp_sink.refuse_connections()
     moment = now
-    for _ in range(5):
+    for _ in range(20):
         result = dispatch_due(now=moment)
         row = _day_0(plan)
         assert (result.failed, row.status) == (0, ReminderStatus.PENDING)
+        assert row.next_attempt_at == moment + timedelta(seconds=60)
         moment = row.next_attempt_at
-    assert row.attempts == 5
+    assert (row.attempts, row.first_refused_at) == (20, None)
     assert row.last_error
     assert smtp_sink.messages == []
+
+
+@pytest.mark.django_db
+def test_an_unreachable_server_puts_the_whole_batch_back_and_ends_the_pass(
+    smtp_sink, smtp_edge, now, settings
+):
+    settings.REMINDER_BATCH_SIZE = 2
+    plans = [_plan(now) for _ in range(5)]
+    tries = []
+    smtp_edge.before_send.append(tries.append)
+    smtp_sink.refuse_connections()
+    result = dispatch_due(now=now)
+    assert (result.batches, result.retried, result.failed) == (1, 2, 0)
+    assert tries == []  # the connection failed before any message was handed over
+    rows = [_day_0(plan) for plan in plans]
+    assert {row.status for row in rows} == {ReminderStatus.PENDING}
+    assert sum(row.attempts for row in rows) == 2
 
 
 @pytest.mark.django_db
@@ -499,19 +553,6 @@ def test_a_stale_worker_still_keeps_a_copy_of_what_it_sent(smtp_sink, smtp_edge,
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_dispatch_leaves_the_connections_commit_setting_as_it_found_it(smtp_sink, now):
-    _plan(now)
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        before = cursor.fetchone()[0]
-    assert dispatch_due(now=now).sent == 1
-    with connection.cursor() as cursor:
-        cursor.execute("SHOW synchronous_commit")
-        assert cursor.fetchone()[0] == before == "on"
-
-
-@pytest.mark.postgres
-@pytest.mark.django_db
 def test_a_stale_worker_cannot_turn_a_sent_row_back_into_a_retry(smtp_sink, smtp_edge, now):
     plan = _plan(now)
     stale = claim_due_reminders(now=now, limit=10, lease_seconds=LEASE)
@@ -556,6 +597,90 @@ def test_withdrawn_consent_at_send_time_cancels_the_row(smtp_sink, now):
     assert (row.status, row.cancelled_reason) == (ReminderStatus.CANCELLED, "no consent")
     assert smtp_sink.messages == []
     assert not SentMessage.objects.exists()
+
+
+@pytest.mark.django_db
+def test_consent_withdrawn_during_a_batch_stops_the_next_message(smtp_sink, smtp_edge, now):
+    first, second = _plan(now), _plan(now)
+
+    def withdraw_the_second(messages: list[EmailMultiAlternatives]) -> None:
+        smtp_edge.before_send.clear()
+        Patient.objects.filter(pk=second.treatment.patient_id).update(
+            email_consent=False, email_consent_at=None
+        )
+
+    smtp_edge.before_send.append(withdraw_the_second)
+    result = dispatch_due(now=now)
+    assert (result.sent, result.cancelled) == (1, 1)
+    assert [m["To"] for m in smtp_sink.messages] == [first.treatment.patient.email]
+    row = _day_0(second)
+    assert (row.status, row.cancelled_reason) == (ReminderStatus.CANCELLED, "no consent")
+
+
+@pytest.mark.django_db
+def test_an_erased_patient_is_not_sent_to(smtp_sink, now):
+    plan = _plan(now)
+    Patient.objects.filter(pk=plan.treatment.patient_id).update(erased_at=now)
+    assert dispatch_due(now=now).cancelled == 1
+    assert smtp_sink.messages == []
+
+
+@pytest.mark.django_db
+def test_a_row_stopped_while_its_batch_is_sending_is_not_sent(smtp_sink, smtp_edge, now):
+    first, second = _plan(now), _plan(now)
+    stopped = []
+
+    def stop_the_second(messages: list[EmailMultiAlternatives]) -> None:
+        smtp_edge.before_send.clear()
+        stopped.append(_day_0(second).status)
+        patient = Patient.objects.get(pk=second.treatment.patient_id)
+        reminders_stop_for_patient(patient=patient, reason="unsubscribed")
+
+    smtp_edge.before_send.append(stop_the_second)
+    result = dispatch_due(now=now)
+    assert stopped == [ReminderStatus.SENDING]
+    assert result.sent == 1
+    assert [m["To"] for m in smtp_sink.messages] == [first.treatment.patient.email]
+    row = _day_0(second)
+    assert (row.status, row.cancelled_reason, row.lease_token) == (
+        ReminderStatus.CANCELLED,
+        "unsubscribed",
+        None,
+    )
+
+
+@pytest.mark.django_db
+def test_a_row_stopped_while_its_message_is_in_flight_stays_cancelled_with_its_copy(
+    smtp_sink, smtp_edge, now
+):
+    plan = _plan(now)
+
+    def stop_now(messages: list[EmailMultiAlternatives]) -> None:
+        patient = Patient.objects.get(pk=plan.treatment.patient_id)
+        reminders_stop_for_patient(patient=patient, reason="unsubscribed")
+
+    smtp_edge.before_send.append(stop_now)
+    dispatch_due(now=now)
+    row = _day_0(plan)
+    assert len(smtp_sink.messages) == 1
+    assert (row.status, row.sent_at) == (ReminderStatus.CANCELLED, None)
+    assert SentMessage.objects.get().message_id == row.message_id
+
+
+@pytest.mark.django_db
+def test_each_sent_mark_is_stored_before_the_next_message_goes(smtp_sink, smtp_edge, now):
+    plans = [_plan(now) for _ in range(3)]
+    seen = []
+    smtp_edge.before_send.append(
+        lambda messages: seen.append(
+            (
+                Reminder.objects.filter(status=ReminderStatus.SENT).count(),
+                SentMessage.objects.count(),
+            )
+        )
+    )
+    assert dispatch_due(now=now).sent == len(plans)
+    assert seen == [(0, 0), (1, 1), (2, 2)]
 
 
 @pytest.mark.django_db
@@ -619,8 +744,8 @@ def test_list_unsubscribe_is_one_url_with_one_click_post(smtp_sink, now, setting
     [message] = smtp_sink.messages
     header = message["List-Unsubscribe"].strip()  # the sender may fold a long header
     assert re.fullmatch(r"<https?://[^<>,\s]+>", header)
-    token = _token_from(message)
-    assert header == f"<https://aftercare.example.com/p/{slug}/{token}/unsubscribe/>"
+    # Its own token (aftercare.links), not the plan link's: it outlives the plan link.
+    assert re.fullmatch(rf"<https://aftercare\.example\.com/p/{slug}/unsubscribe/[^/]+/>", header)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 

@@ -2,14 +2,16 @@
 
 Each test makes N >= 200 due reminders, runs `celery beat` and `celery worker --pool=solo`
 subprocesses against the test database, and lets them mail an SMTP sink in this process,
-while something goes wrong: a worker is SIGKILLed mid-batch, Redis is flushed, two workers
-and two beats run at once, the mail server refuses connections for a while.
+while something goes wrong: a worker is SIGKILLed mid-batch, its database connection is
+killed, Redis is flushed, two workers and two beats run at once, the mail server refuses
+connections for longer than the old retry schedule lasted, a patient unsubscribes while a
+batch is being sent.
 
 Every reminder must arrive, and arrive once. The only duplicates allowed are messages in
-flight when a worker is killed (at most one per kill: the worker hands one message at a time
-to the mail server, and each message's record is on its way to the database before the next
-is handed over), and a duplicate carries the Message-ID of its reminder, so the patient's
-mail client shows it once.
+flight when a worker or its database connection dies (at most one per fault: the worker
+hands one message at a time to the mail server, and each message's record is committed,
+its answer read, before the next is handed over), and a duplicate carries the Message-ID of
+its reminder, so the patient's mail client shows it once.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from django.db import connection
 from django.utils import timezone
 
 from aftercare.models import Reminder, ReminderStatus, SentMessage
-from aftercare.reminders import new_message_id
+from aftercare.reminders import new_message_id, reminders_stop_for_patient
 from aftercare.services import plan_create
 from aftercare.tasks import send_plan_reminders_now
+from patients.models import Patient
 from tests.celery_processes import CeleryProcesses, celery_env, redis_url_on_db
 from tests.factories import PatientFactory, TreatmentFactory
 from tests.smtp_sink import SmtpSink
@@ -46,6 +49,7 @@ pytestmark = [
 ]
 
 N = 200
+OUTAGE_SECONDS = 20
 # The broker's own Redis database, flushed before each test: workers of other test runs
 # on the same server (database 0, queue "celery") cannot take this test's beat ticks,
 # and nothing left over from an earlier test (a dead worker's unacked task) is replayed.
@@ -276,7 +280,8 @@ def test_flushing_redis_mid_run_loses_nothing(sinks, celery_processes):
     processes.worker("w1")
 
     wait_until(lambda: len(sink.messages) >= 40, timeout=DELIVERY_TIMEOUT, what="40 messages")
-    redis.Redis.from_url(settings.REDIS_URL).flushall()
+    # The broker's own database only: other test runs may share the server.
+    redis.Redis.from_url(redis_url_on_db(settings.REDIS_URL, BROKER_DB)).flushdb()
     assert len(set(received(sink))) < N
 
     wait_for_delivery(sink, due)
@@ -308,7 +313,7 @@ def test_two_workers_and_two_beats_send_each_reminder_once(sinks, celery_process
 def test_a_mail_server_that_refuses_connections_for_a_while_loses_nothing(sinks, celery_processes):
     due = make_due_reminders()
     sink = sinks(0.01)
-    processes = celery_processes(sink)
+    processes = celery_processes(sink, REMINDER_RETRY_WINDOW_HOURS="0")
     processes.beat("b1")
     processes.worker("w1")
 
@@ -319,7 +324,9 @@ def test_a_mail_server_that_refuses_connections_for_a_while_loses_nothing(sinks,
         timeout=30,
         what="the worker to meet the refusals",
     )
-    time.sleep(4)
+    # Longer than the 8 tries the old schedule allowed (1 s, then 2 s apart: 15 s), with
+    # a retry window shorter than the outage: an unreachable server only delays.
+    time.sleep(OUTAGE_SECONDS)
     assert not Reminder.objects.filter(status=ReminderStatus.FAILED).exists()
     sink.refuse_connections(False)
 
@@ -357,11 +364,9 @@ def test_a_worker_killed_while_recording_a_send_keeps_the_clinics_copy(sinks, ce
             timeout=30,
             what="the worker to record its first email",
         )
-        # Killed now (its statement waiting on the server, the worker handing its second
-        # email to the slow sink), the worker never hears back: once the lock goes the
-        # server either finishes the statement (the row marked sent and its copy, together)
-        # or drops it (the row is sent again later, with its copy). Never a mark without
-        # a copy.
+        # Killed now (its "sent" transaction waiting on the server), the worker never
+        # commits: the server rolls the transaction back, mark and copy together, and the
+        # row is sent again later, with its copy. Never a mark without a copy.
         worker.kill()
     finally:
         locker.close()
@@ -384,3 +389,91 @@ def _waiting_for_lock(query_like: str) -> bool:
             [query_like],
         )
         return cursor.fetchone()[0] > 0
+
+
+def test_a_database_connection_killed_mid_batch_duplicates_one_email_at_most(
+    sinks, celery_processes
+):
+    due = make_due_reminders()
+    sink = sinks(0.03)
+    processes = celery_processes(sink)
+    processes.beat("b1")
+    processes.worker("w1")
+    killed: list[int] = []
+
+    def kill_mid_batch() -> bool:
+        if len(sink.messages) < 40:
+            return False
+        if not Reminder.objects.filter(status=ReminderStatus.SENDING).exists():
+            return False
+        killed.extend(_terminate_other_backends())
+        return bool(killed)
+
+    wait_until(kill_mid_batch, timeout=DELIVERY_TIMEOUT, what="the worker's database session")
+    assert len(set(received(sink))) < N
+
+    # The same worker goes on: its next task opens a new connection, and the rows the
+    # dead session held are claimed again once their lease runs out.
+    wait_for_delivery(sink, due)
+    assert_delivered(sink, due, duplicates_allowed=1)
+    assert_one_copy_each(due)
+
+
+def test_no_email_reaches_a_patient_after_they_unsubscribe_but_one_in_flight(
+    sinks, celery_processes
+):
+    due = make_due_reminders()
+    sink = sinks(0.03)
+    processes = celery_processes(sink)
+    processes.beat("b1")
+    processes.worker("w1")
+    leaving = Patient.objects.order_by("pk").first()
+    theirs = {mid for mid, email in due.recipients.items() if email == leaving.email}
+
+    def to_them() -> int:
+        return sum(1 for message in sink.messages if str(message["Message-ID"]) in theirs)
+
+    # Mid-run, with a batch holding some of their reminders.
+    wait_until(
+        lambda: (
+            to_them() >= 3
+            and Reminder.objects.filter(patient=leaving, status=ReminderStatus.SENDING).exists()
+        ),
+        timeout=DELIVERY_TIMEOUT,
+        what="a batch with the patient's reminders in it",
+    )
+    reminders_stop_for_patient(patient=leaving, reason="unsubscribed")
+    before = to_them()
+
+    wait_until(
+        lambda: (
+            not Reminder.objects.filter(
+                status__in=[ReminderStatus.PENDING, ReminderStatus.SENDING]
+            ).exists()
+        ),
+        timeout=DELIVERY_TIMEOUT,
+        what="every reminder to be sent or cancelled",
+    )
+    time.sleep(1)  # a message still on its way to the sink
+    assert to_them() <= before + 1
+    assert len(theirs) > to_them()  # some of theirs were stopped
+    others = Due({mid: email for mid, email in due.recipients.items() if mid not in theirs})
+    counts = received(sink)
+    assert others.message_ids <= set(counts)
+    assert all(counts[mid] == 1 for mid in others.message_ids)
+    rows = Reminder.objects.filter(patient=leaving).exclude(status=ReminderStatus.SENT)
+    assert set(rows.values_list("status", flat=True)) == {ReminderStatus.CANCELLED}
+
+
+def _terminate_other_backends() -> list[int]:
+    """End every client session of the test database but this process's own."""
+    with connection.cursor() as cursor:
+        # Two statements: in one WHERE clause PostgreSQL may terminate before it filters.
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
+            " AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+        for pid in pids:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [pid])
+    return pids

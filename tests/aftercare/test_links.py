@@ -13,9 +13,11 @@ from aftercare.links import (
     link_addresses,
     link_current,
     link_for_token,
+    link_for_token_any_state,
     link_issue,
     link_url,
     links_revoke,
+    patient_id_for_unsubscribe_token,
     token_for,
 )
 from aftercare.models import AftercarePlan, PatientLink
@@ -185,14 +187,63 @@ def test_a_revoked_link_says_revoked_even_before_it_expires(plan):
     assert link.status_at(NOW) == "revoked"
 
 
-def test_link_addresses_are_the_token_and_both_urls(plan, settings):
+def test_link_addresses_are_the_token_its_url_and_the_patients_unsubscribe_url(plan, settings):
     settings.SITE_URL = "https://aftercare.example.com"
     link = link_issue(plan=plan, sending_at=NOW)
-    assert link_addresses(link) == (
-        token_for(link),
-        link_url(link),
-        link_url(link, "patient:one_click_unsubscribe"),
+    token, url, unsubscribe = link_addresses(link)
+    assert (token, url) == (token_for(link), link_url(link))
+    prefix = f"https://aftercare.example.com/p/{plan.treatment.clinic.slug}/unsubscribe/"
+    assert unsubscribe.startswith(prefix)
+    assert (
+        patient_id_for_unsubscribe_token(unsubscribe[len(prefix) : -1]) == plan.treatment.patient_id
     )
+
+
+def test_every_link_of_a_patient_has_an_unsubscribe_url_for_that_patient(plan):
+    later = plan_create(
+        treatment=TreatmentFactory(patient=plan.treatment.patient, performed_at=NOW), now=NOW
+    )
+    urls = [link_addresses(link_issue(plan=p))[2] for p in [plan, plan, later]]
+    tokens = [url.rstrip("/").rsplit("/", 1)[1] for url in urls]
+    assert len(set(tokens)) == 3
+    assert {patient_id_for_unsubscribe_token(t) for t in tokens} == {plan.treatment.patient_id}
+
+
+def test_the_unsubscribe_url_holds_the_link_token_which_the_kept_copy_masks(plan):
+    # The clinic's copy of a sent email masks the link token (aftercare.dispatch.copy_of):
+    # without it, what is left of the unsubscribe token unsubscribes nobody.
+    link = link_issue(plan=plan)
+    token = token_for(link)
+    unsubscribe = link_addresses(link)[2].rstrip("/").rsplit("/", 1)[1]
+    assert token in unsubscribe
+    assert patient_id_for_unsubscribe_token(unsubscribe.replace(token, "[patient link]")) is None
+
+
+def test_another_patient_has_another_unsubscribe_url(plan):
+    other = plan_create(treatment=TreatmentFactory(performed_at=PERFORMED_AT), now=NOW)
+    assert link_addresses(link_issue(plan=plan))[2] != link_addresses(link_issue(plan=other))[2]
+
+
+def test_an_unsubscribe_token_is_one_url_safe_run_of_over_40_characters(plan):
+    token = link_addresses(link_issue(plan=plan))[2].rstrip("/").rsplit("/", 1)[1]
+    assert len(token) > 40
+    assert token.replace("-", "").replace("_", "").isalnum()
+
+
+def test_an_unsubscribe_token_made_under_a_key_no_longer_trusted_is_refused(plan, settings):
+    unsubscribe = link_addresses(link_issue(plan=plan))[2]
+    token = unsubscribe.rstrip("/").rsplit("/", 1)[1]
+    settings.SECRET_KEY = "a-new-secret-key-after-rotation-" + "x" * 32
+    settings.SECRET_KEY_FALLBACKS = []
+    assert patient_id_for_unsubscribe_token(token) is None
+
+
+def test_a_link_is_found_by_its_token_whatever_its_state(plan):
+    link = link_issue(plan=plan)
+    PatientLink.objects.filter(pk=link.pk).update(revoked_at=NOW, expires_at=NOW)
+    assert link_for_token_any_state(token_for(link)) == link
+    assert link_for_token_any_state("not-a-token") is None
+    assert link_for_token_any_state("") is None
 
 
 def test_link_addresses_follow_a_change_of_site_url(plan, settings):

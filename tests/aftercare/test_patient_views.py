@@ -1,8 +1,10 @@
 """Pages a patient opens from their email (aftercare.patient_views): the link is the key.
 
 The emailed link (/p/<clinic>/<token>/) is checked once, remembered in the session,
-and the browser is sent on to token-free pages. The one-click unsubscribe URL
-(/p/<clinic>/<token>/unsubscribe/) acts on POST without a session or CSRF token.
+and the browser is sent on to token-free pages. The one-click unsubscribe URL of
+emails sent before it carried the patient's own token (/p/<clinic>/<token>/unsubscribe/)
+acts on POST without a session or CSRF token, even once the link is revoked; the
+newer one is tested in test_unsubscribe_links.
 These views read the real clock, so plans here are made relative to today.
 """
 
@@ -255,7 +257,7 @@ def test_an_opened_link_does_not_open_another_clinics_pages(client):
     assert client.get(_page_url(theirs)).status_code == 404
 
 
-# One-click unsubscribe (the List-Unsubscribe URL)
+# One-click unsubscribe (the List-Unsubscribe URL of emails already sent)
 
 
 def test_one_click_get_shows_a_confirm_form(client):
@@ -320,12 +322,23 @@ def test_one_click_with_a_bad_token_changes_nothing():
     assert (_waiting(plan), _consents(plan)) == (waiting, True)
 
 
-def test_one_click_with_a_revoked_token_changes_nothing():
+def test_one_click_with_a_revoked_token_still_unsubscribes():
+    # The opt-out in every email sent must keep working (RFC 8058, anti-spam law).
+    plan = _plan()
+    token = _token(plan)
+    PatientLink.objects.filter(plan=plan).update(revoked_at=timezone.now())
+    assert _one_click(plan, token).status_code == 200
+    assert (_waiting(plan), _consents(plan)) == (0, False)
+
+
+def test_one_click_with_a_revoked_token_under_another_clinics_address_changes_nothing():
     plan = _plan()
     token = _token(plan)
     PatientLink.objects.filter(plan=plan).update(revoked_at=timezone.now())
     waiting = _waiting(plan)
-    assert _one_click(plan, token).status_code == 404
+    url = reverse("patient:one_click_unsubscribe", args=[ClinicFactory().slug, token])
+    response = Client().post(url, ONE_CLICK, content_type=FORM)
+    assert response.status_code == 404
     assert (_waiting(plan), _consents(plan)) == (waiting, True)
 
 

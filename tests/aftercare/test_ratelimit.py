@@ -15,6 +15,7 @@ import sys
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import redis
@@ -24,7 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftercare import ratelimit
-from aftercare.links import link_current, token_for
+from aftercare.links import link_addresses, link_current, token_for
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus
 from aftercare.portal_session import PATIENT_COOKIE_NAME
 from aftercare.services import plan_create
@@ -151,6 +152,29 @@ def test_bad_one_click_unsubscribes_count_towards_the_limit(client, plan):
         url = reverse("patient:one_click_unsubscribe", args=[slug, _bad(n)])
         assert client.post(url, ONE_CLICK_BODY, content_type=FORM).status_code == 404
     assert client.get(_open_url(plan, _bad(99))).status_code == 429
+
+
+def _list_unsubscribe_url(plan: AftercarePlan, token: str | None = None) -> str:
+    """The patient's emailed unsubscribe URL, or the same URL with another token."""
+    if token is None:
+        return urlsplit(link_addresses(link_current(plan=plan, now=timezone.now()))[2]).path
+    return reverse("patient:list_unsubscribe", args=[plan.treatment.clinic.slug, token])
+
+
+def test_bad_list_unsubscribe_tokens_count_towards_the_limit(client, plan):
+    for n in range(LIMIT):
+        url = _list_unsubscribe_url(plan, f"{n}-{_bad(n)}{_bad(n)}")
+        assert client.post(url, ONE_CLICK_BODY, content_type=FORM).status_code == 404
+    assert client.get(_open_url(plan, _bad(99))).status_code == 429
+
+
+def test_after_the_limit_list_unsubscribe_with_a_good_token_still_works(client, plan):
+    _fail(client, plan, LIMIT)
+    bad = _list_unsubscribe_url(plan, f"1-{_bad(99)}{_bad(99)}")
+    assert client.post(bad, ONE_CLICK_BODY, content_type=FORM).status_code == 429
+    response = client.post(_list_unsubscribe_url(plan), ONE_CLICK_BODY, content_type=FORM)
+    assert response.status_code == 200
+    assert not Reminder.objects.filter(plan=plan, status=ReminderStatus.PENDING).exists()
 
 
 def test_another_address_is_not_blocked(client, plan):

@@ -209,13 +209,23 @@ def test_stopping_covers_every_plan_of_the_patient():
     assert set(rows.values_list("status", flat=True)) == {ReminderStatus.CANCELLED}
 
 
-def test_stopping_leaves_sent_and_sending_rows_alone():
+def test_stopping_leaves_sent_rows_alone():
     plan = _plan()
     _set_status(plan, "day-0", ReminderStatus.SENT)
+    reminders_stop_for_patient(patient=plan.treatment.patient, reason="unsubscribed")
+    assert plan.reminders.get(kind="day-0").status == ReminderStatus.SENT
+
+
+def test_stopping_cancels_a_row_being_sent_and_takes_its_lease():
+    plan = _plan()
     _set_status(plan, "day-1", ReminderStatus.SENDING)
     reminders_stop_for_patient(patient=plan.treatment.patient, reason="unsubscribed")
-    statuses = dict(plan.reminders.values_list("kind", "status"))
-    assert (statuses["day-0"], statuses["day-1"]) == (ReminderStatus.SENT, ReminderStatus.SENDING)
+    row = plan.reminders.get(kind="day-1")
+    assert (row.status, row.cancelled_reason, row.lease_token) == (
+        ReminderStatus.CANCELLED,
+        "unsubscribed",
+        None,
+    )
 
 
 def test_stopping_withdraws_email_consent():
@@ -249,18 +259,23 @@ def test_regenerating_after_stopping_schedules_nothing():
 def test_resend_puts_a_failed_reminder_back_in_the_queue_due_now():
     plan = _plan()
     plan.reminders.filter(kind="day-1").update(
-        status=ReminderStatus.FAILED, attempts=6, last_error="550 no such user"
+        status=ReminderStatus.FAILED,
+        attempts=6,
+        last_error="451 try later",
+        first_refused_at=NOW - timedelta(days=1),
     )
     row = plan.reminders.get(kind="day-1")
     later = NOW + timedelta(hours=3)
     assert reminder_resend(reminder=row, now=later) is True
     row.refresh_from_db()
-    assert (row.status, row.attempts, row.last_error, row.next_attempt_at) == (
-        ReminderStatus.PENDING,
-        0,
-        "",
-        later,
-    )
+    # A fresh retry window: the next refusal starts it again.
+    assert (
+        row.status,
+        row.attempts,
+        row.last_error,
+        row.next_attempt_at,
+        row.first_refused_at,
+    ) == (ReminderStatus.PENDING, 0, "", later, None)
 
 
 @pytest.mark.parametrize(

@@ -90,7 +90,15 @@ def test_the_web_service_migrates_then_runs_gunicorn(compose):
 
 
 def test_the_web_healthcheck_calls_healthz(compose):
-    assert "/healthz" in " ".join(compose["services"]["web"]["healthcheck"]["test"])
+    # Liveness, which does not depend on the broker (see clinic/health.py).
+    test = " ".join(compose["services"]["web"]["healthcheck"]["test"])
+    assert "/healthz" in test and "/readyz" not in test
+
+
+def test_the_worker_healthcheck_pings_the_worker_through_the_broker(compose):
+    test = compose["services"]["worker"]["healthcheck"]["test"]
+    assert test[0] == "CMD-SHELL"
+    assert re.match(r"celery -A clinic inspect ping --destination celery@\$\$HOSTNAME\b", test[1])
 
 
 def test_the_worker_and_beat_run_celery(compose):
