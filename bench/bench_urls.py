@@ -1,7 +1,8 @@
-"""URLs for bench/patient_page.py only: the project's URLs plus /bench/ok/.
+"""URLs for bench/patient_page.py only: the project's URLs plus /p/bench-ok/.
 
 The bare view is the baseline: the same server, the same middleware, no
-database work of its own and a two-byte body.
+database work of its own and a two-byte body. It sits under /p/ so the patient's
+session cookie (path /p/) reaches it and is loaded, as on the Today page.
 """
 
 from django.http import HttpRequest, HttpResponse
@@ -13,6 +14,6 @@ def ok(request: HttpRequest) -> HttpResponse:
 
 
 urlpatterns = [
-    path("bench/ok/", ok, name="bench_ok"),
+    path("p/bench-ok/", ok, name="bench_ok"),
     path("", include("clinic.urls")),
 ]

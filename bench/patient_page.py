@@ -4,8 +4,8 @@ One gunicorn (2 sync workers, the project's settings with bench/bench_urls.py as
 the URLconf) serves both pages in the same run, under the same load (wrk, or a
 Python client when wrk cannot be had), with the same session cookie:
 
-- baseline: /bench/ok/, a view that returns HttpResponse("ok") through the
-  project's whole middleware stack (which loads the session: 1 query);
+- baseline: /p/bench-ok/, a view that returns HttpResponse("ok") through the
+  project's whole middleware stack (which loads the patient session: 1 query);
 - today: /p/<clinic>/today/, the page a patient reaches from the emailed link
   (the cookie comes from opening that link once over HTTP, as a browser would).
 
@@ -58,7 +58,7 @@ from _setup import ROOT, bench_database, summary
 
 DATABASE = "aftercare_bench_page"
 SETTINGS_MODULE = "bench.bench_settings"
-BARE_PATH = "/bench/ok/"
+BARE_PATH = "/p/bench-ok/"
 GOAL_RATIO = 0.5
 MAX_QUERIES = 4
 EXTRA_ITEMS = 50
@@ -220,7 +220,7 @@ def run(args: argparse.Namespace) -> int:
                 f"{tool}, {args.connections} connections, {args.duration}s per page, "
                 f"{args.rounds} rounds (the median one shown)",
             ),
-            ("bare /bench/ok/", bare.describe()),
+            ("bare /p/bench-ok/", bare.describe()),
             ("today", today.describe()),
             (
                 "ratio",
@@ -782,7 +782,7 @@ def part_timings(subject: Subject) -> list[tuple[str, float]]:
 
     parts: list[tuple[str, Callable[[], object]]] = [
         ("whole request, test client: Today", lambda: client.get(subject.today_path)),
-        ("whole request, test client: bare /bench/ok/", lambda: client.get(BARE_PATH)),
+        ("whole request, test client: bare /p/bench-ok/", lambda: client.get(BARE_PATH)),
         ("session load (SessionStore.load, 1 query)", lambda: SessionStore(session_key).load()),
         ("link query (patient_page's, 5 tables, plan JSON decoded)", link_query),
         ("  ORM only: building the queryset and compiling its SQL", compile_only),
