@@ -24,7 +24,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from aftercare import models as aftercare_models
 from aftercare.models import Reminder, ReminderStatus
 from aftercare.tasks import dispatch_due_reminders
 from clinic.celery import app as celery_app
@@ -41,19 +40,6 @@ pytestmark = [
 ]
 
 ARRIVAL_SECONDS = 15
-GUIDANCE_MODELS = SimpleNamespace(
-    **{
-        name: getattr(aftercare_models, name)
-        for name in (
-            "RecoveryPhase",
-            "GuidanceItem",
-            "RestrictionRule",
-            "ReminderMoment",
-            "IntensityFactor",
-            "IntensityLevel",
-        )
-    }
-)
 
 
 def _daytime_zone(moment: datetime) -> str:

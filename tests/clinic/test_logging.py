@@ -160,7 +160,7 @@ def log_output(monkeypatch, caplog) -> Callable[[], io.StringIO]:
 
 
 @pytest.fixture
-def guidance(db) -> None:
+def empty_cache(db) -> None:
     cache.clear()
     yield
     cache.clear()
@@ -177,7 +177,7 @@ def _token(plan: AftercarePlan) -> str:
 
 
 @pytest.mark.django_db
-def test_a_bad_link_is_logged_without_its_token(client, guidance, log_output, monkeypatch):
+def test_a_bad_link_is_logged_without_its_token(client, empty_cache, log_output, monkeypatch):
     plan = _plan(monkeypatch)
     slug = plan.treatment.clinic.slug
     tampered = _tampered(_token(plan))
@@ -190,7 +190,7 @@ def test_a_bad_link_is_logged_without_its_token(client, guidance, log_output, mo
 
 @pytest.mark.django_db
 def test_a_refused_bad_link_is_logged_without_its_token(
-    client, guidance, log_output, monkeypatch, settings
+    client, empty_cache, log_output, monkeypatch, settings
 ):
     settings.PATIENT_LINK_FAILURE_LIMIT = 1
     plan = _plan(monkeypatch)
@@ -206,7 +206,7 @@ def test_a_refused_bad_link_is_logged_without_its_token(
 
 @pytest.mark.django_db
 def test_with_debug_on_a_bad_link_is_still_logged_without_its_token(
-    client, guidance, log_output, monkeypatch, settings
+    client, empty_cache, log_output, monkeypatch, settings
 ):
     settings.DEBUG = True
     plan = _plan(monkeypatch)
@@ -248,7 +248,7 @@ def _status(port: int, path: str) -> int:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_development_server_never_logs_a_token(guidance, log_output, monkeypatch, settings):
+def test_the_development_server_never_logs_a_token(empty_cache, log_output, monkeypatch, settings):
     settings.PATIENT_LINK_FAILURE_LIMIT = 1
     plan = _plan(monkeypatch)
     slug = plan.treatment.clinic.slug
@@ -466,7 +466,7 @@ def test_gunicorn_never_logs_a_token(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_development_server_never_logs_a_token_from_a_mangled_path(
-    guidance, log_output, settings
+    empty_cache, log_output, settings
 ):
     sendable = RAW_MANGLED_PATHS
     output = log_output()

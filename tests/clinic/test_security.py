@@ -262,13 +262,12 @@ OWN_ID = 10**9  # the staff member's own rows get ids no other row has
 
 
 @pytest.fixture
-def guidance():
-    """Each clinic's guidance is made from the shipped default when first needed."""
+def empty_cache():
     cache.clear()
 
 
 @pytest.fixture
-def other_clinic_ids(guidance, settings) -> set[int]:
+def other_clinic_ids(empty_cache, settings) -> set[int]:
     """Every id of every record another clinic holds, of any kind."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     other = ClinicFactory(name="Other Clinic")
@@ -373,12 +372,12 @@ def _make_guidance_hostile(clinic) -> None:
 
 
 @pytest.fixture
-def hostile_guidance(guidance, clinic):
+def hostile_guidance(empty_cache, clinic):
     _make_guidance_hostile(clinic)
 
 
 @pytest.fixture
-def hostile_plan(guidance):
+def hostile_plan(empty_cache):
     clinic = ClinicFactory(name=SCRIPT, sender_name="Glow Clinic", address=PAYLOAD)
     _make_guidance_hostile(clinic)
     return plan_create(treatment=TreatmentFactory(patient__clinic=clinic), now=timezone.now())
@@ -437,7 +436,7 @@ def test_hostile_guidance_on_the_staff_plan_page_is_shown_as_text(
 INJECTED = "Jo\r\nBcc: attacker@evil.example\r\nSubject: hacked"
 
 
-def test_a_patient_name_with_line_breaks_cannot_add_email_headers(guidance, settings):
+def test_a_patient_name_with_line_breaks_cannot_add_email_headers(empty_cache, settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     patient = PatientFactory(first_name=INJECTED, last_name=INJECTED, email="jo@example.com")
     _send_first_reminder(
@@ -452,7 +451,9 @@ def test_a_patient_name_with_line_breaks_cannot_add_email_headers(guidance, sett
         assert "evil.example" not in "".join(f"{k}: {v}" for k, v in headers.items())
 
 
-def test_a_clinic_sender_name_with_line_breaks_sends_nothing_it_did_not_mean_to(guidance, settings):
+def test_a_clinic_sender_name_with_line_breaks_sends_nothing_it_did_not_mean_to(
+    empty_cache, settings
+):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     clinic = ClinicFactory(sender_name=INJECTED)
     _send_first_reminder(
