@@ -25,6 +25,7 @@ from aftercare.inputs import Guidance
 from aftercare.models import (
     AftercarePlan,
     ConcernReport,
+    DeliveryEvent,
     FactIdsField,
     GuidanceItem,
     GuidanceSnapshot,
@@ -401,11 +402,22 @@ class AftercarePlanAdmin(ClinicScopedAdmin):
         return False
 
 
+class DeliveryEventInline(admin.TabularInline):
+    model = DeliveryEvent
+    extra = 0
+    can_delete = False
+    fields = ["occurred_at", "event_type", "provider", "detail", "received_at"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 class SentMessageInline(admin.TabularInline):
     model = SentMessage
     extra = 0
     can_delete = False
-    fields = ["sent_at", "to", "subject", "message_id"]
+    fields = ["sent_at", "to", "subject", "message_id", "provider_message_id"]
     readonly_fields = fields
     show_change_link = True
 
@@ -436,6 +448,8 @@ class ReminderAdmin(ClinicScopedAdmin):
         "sent_at",
         "cancelled_reason",
         "message_id",
+        "delivery_status",
+        "delivery_status_at",
         "created_at",
     ]
 
@@ -457,6 +471,7 @@ class SentMessageAdmin(ClinicScopedAdmin):
     readonly_fields = [
         "reminder",
         "message_id",
+        "provider_message_id",
         "to",
         "subject",
         "text_body",
@@ -464,6 +479,7 @@ class SentMessageAdmin(ClinicScopedAdmin):
         "headers",
         "sent_at",
     ]
+    inlines = [DeliveryEventInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

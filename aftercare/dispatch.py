@@ -152,14 +152,16 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
                 result.cancelled += _cancel(reminder, claim, reason="no consent")
                 continue
             try:
-                transport.send(rendered.message)
+                provider_message_id = transport.send(rendered.message)
             except TransportError as error:
                 if error.connection_lost:
                     _release(reminders[position:], claim, error, clock(), result)
                     break
                 _record_failure(reminder, claim, error, clock(), result)
                 continue
-            _record_sent(reminder, claim, copy_of(reminder, rendered, token, sent_at=clock()))
+            copy = copy_of(reminder, rendered, token, sent_at=clock())
+            copy.provider_message_id = provider_message_id
+            _record_sent(reminder, claim, copy)
             result.sent += 1
     return result
 
@@ -220,10 +222,15 @@ def _held(claim: Claim, rows):
 
 
 def _may_send(reminder: Reminder, claim: Claim) -> bool:
-    """Read right before the send: the row is still ours and its patient still consents."""
+    """Read right before the send: the row is still ours, its patient still consents
+    and the address has not bounced."""
     return (
         _held(claim, Reminder.objects.filter(pk=reminder.pk))
-        .filter(patient__email_consent=True, patient__erased_at__isnull=True)
+        .filter(
+            patient__email_consent=True,
+            patient__erased_at__isnull=True,
+            patient__email_undeliverable_at__isnull=True,
+        )
         .exclude(patient__email="")
         .exists()
     )

@@ -338,6 +338,39 @@ class ReminderStatus(models.TextChoices):
     CANCELLED = "cancelled", "Cancelled"
 
 
+class DeliveryEventType(models.TextChoices):
+    """The email provider's reports kept on a reminder (django-anymail's event types)."""
+
+    QUEUED = "queued", "Queued by the provider"
+    SENT = "sent", "Sent by the provider"
+    DELIVERED = "delivered", "Delivered"
+    DEFERRED = "deferred", "Delayed by the receiving server"
+    BOUNCED = "bounced", "Bounced"
+    COMPLAINED = "complained", "Marked as spam"
+    REJECTED = "rejected", "Refused by the provider"
+    FAILED = "failed", "Provider could not send"
+    AUTORESPONDED = "autoresponded", "Automatic reply"
+
+
+class ReminderQuerySet(models.QuerySet["Reminder"]):
+    def waiting(self) -> ReminderQuerySet:
+        """Rows still to send that no worker holds: pending, or failed (staff may resend)."""
+        return self.filter(status__in=[ReminderStatus.PENDING, ReminderStatus.FAILED])
+
+    def unsent(self) -> ReminderQuerySet:
+        """Waiting rows and rows a worker is sending: what stopping must reach."""
+        return self.filter(
+            status__in=[ReminderStatus.PENDING, ReminderStatus.FAILED, ReminderStatus.SENDING]
+        )
+
+    def cancel(self, *, reason: str) -> int:
+        """Cancel the rows. Clearing the lease token makes a worker's later writes to a
+        row it is sending miss it (aftercare.dispatch fences every outcome on it)."""
+        return self.update(
+            status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None
+        )
+
+
 class Reminder(models.Model):
     """One reminder email to send: the table is the queue (see aftercare.dispatch).
 
@@ -377,7 +410,14 @@ class Reminder(models.Model):
         blank=True, help_text="The practitioner's personal note, carried by this email."
     )
     message_id = models.CharField(max_length=200)
+    # The email provider's latest report on this email (DeliveryEvent keeps them all).
+    delivery_status = models.CharField(
+        max_length=20, choices=DeliveryEventType.choices, blank=True, default="", db_default=""
+    )
+    delivery_status_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ReminderQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "id"]
@@ -421,6 +461,9 @@ class SentMessage(models.Model):
 
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="sent_messages")
     message_id = models.CharField(max_length=200)
+    # The email provider's own id for the message (django-anymail's message_id), which
+    # its tracking webhooks quote; empty over plain SMTP.
+    provider_message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
     to = models.EmailField()
     subject = models.CharField(max_length=200)
     text_body = models.TextField()
@@ -430,9 +473,50 @@ class SentMessage(models.Model):
 
     class Meta:
         ordering = ["-sent_at"]
+        indexes = [
+            # Read by aftercare.delivery_events: which email a provider's report is about.
+            models.Index(
+                fields=["provider_message_id"],
+                name="sentmessage_provider_id",
+                condition=~Q(provider_message_id=""),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.subject} to {self.to} at {self.sent_at:%Y-%m-%d %H:%M}"
+
+
+class DeliveryEvent(models.Model):
+    """One report from the email provider about one sent email (its tracking webhook)."""
+
+    sent_message = models.ForeignKey(
+        SentMessage, on_delete=models.CASCADE, related_name="delivery_events"
+    )
+    provider = models.CharField(max_length=30)
+    # The provider's id for the report, so a webhook retried by the provider counts once.
+    provider_event_id = models.CharField(max_length=200, blank=True)
+    event_type = models.CharField(max_length=20, choices=DeliveryEventType.choices)
+    occurred_at = models.DateTimeField()
+    # What the provider or the receiving server said (reason, SMTP reply), shortened.
+    detail = models.CharField(max_length=500, blank=True)
+    received_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "provider_event_id"],
+                condition=~Q(provider_event_id=""),
+                name="deliveryevent_once_per_provider_event",
+            ),
+            models.CheckConstraint(
+                condition=Q(event_type__in=DeliveryEventType.values),
+                name="deliveryevent_type_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_event_type_display()} ({self.provider}, {self.occurred_at:%d %b %Y})"
 
 
 class PatientLink(models.Model):

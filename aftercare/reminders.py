@@ -9,6 +9,7 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 
 from aftercare.links import link_issue, links_revoke
@@ -19,6 +20,9 @@ from patients.consent import consent_change_record
 from patients.models import ConsentSource, Patient
 
 WAITING = [ReminderStatus.PENDING, ReminderStatus.FAILED]
+# Why reminders were cancelled when the provider reported the address undeliverable;
+# correcting the address puts the ones still to come back (reminders_resume_for_address).
+UNDELIVERABLE = "email address undeliverable"
 
 
 def new_message_id() -> str:
@@ -85,14 +89,16 @@ def reminders_carry_note(*, plan: AftercarePlan, note: str) -> None:
 
 
 def reminders_cancel_for_plans(plan_ids: Iterable[int], *, reason: str) -> int:
-    return Reminder.objects.filter(plan_id__in=list(plan_ids), status__in=WAITING).update(
-        status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None
-    )
+    return Reminder.objects.filter(plan_id__in=list(plan_ids)).waiting().cancel(reason=reason)
 
 
 @transaction.atomic
 def reminders_stop_for_patient(
-    *, patient: Patient, reason: str, by: AbstractBaseUser | None = None
+    *,
+    patient: Patient,
+    reason: str,
+    by: AbstractBaseUser | None = None,
+    source: ConsentSource | None = None,
 ) -> int:
     """Stop every future reminder of the patient and withdraw their email consent.
 
@@ -108,7 +114,8 @@ def reminders_stop_for_patient(
         consent_change_record(
             patient=patient,
             given=False,
-            source=(
+            source=source
+            or (
                 ConsentSource.PATIENT_UNSUBSCRIBE
                 if reason == "unsubscribed"
                 else ConsentSource.STAFF_STOP
@@ -118,9 +125,24 @@ def reminders_stop_for_patient(
         )
     patient.email_consent = False
     patient.email_consent_at = None
+    return Reminder.objects.filter(patient=patient).unsent().cancel(reason=reason)
+
+
+def reminders_resume_for_address(*, patient: Patient, now: datetime) -> int:
+    """Put back the reminders still to come that a bounced address stopped.
+
+    Called once staff have corrected the address; those already past stay cancelled
+    (staff were told to call the patient meanwhile).
+    """
+    if not patient.can_receive_reminders:
+        return 0
     return Reminder.objects.filter(
-        patient=patient, status__in=[*WAITING, ReminderStatus.SENDING]
-    ).update(status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None)
+        patient=patient,
+        status=ReminderStatus.CANCELLED,
+        cancelled_reason=UNDELIVERABLE,
+        due_at__gt=now,
+        plan__superseded_at__isnull=True,
+    ).update(status=ReminderStatus.PENDING, cancelled_reason="", next_attempt_at=F("due_at"))
 
 
 def reminder_resend(*, reminder: Reminder, now: datetime | None = None) -> bool:

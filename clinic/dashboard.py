@@ -22,6 +22,8 @@ class Dashboard:
     open_reports: list[ConcernReport]
     todays_treatments: list[Treatment]
     early_recovery: list[Patient]
+    # The email provider reported their address bounced or complained: call them.
+    undeliverable_addresses: list[Patient]
     failed_emails: list[Reminder]
     upcoming_reminders: list[Reminder]
     upcoming_count: int
@@ -56,6 +58,11 @@ def dashboard_for(*, clinic: Clinic, now: datetime) -> Dashboard:
             .annotate(last_treated_at=Max("treatments__performed_at"))
             .filter(last_treated_at__gte=now - EARLY_RECOVERY, last_treated_at__lte=now)
             .order_by("last_treated_at")[:LIMIT]
+        ),
+        undeliverable_addresses=list(
+            Patient.objects.filter(
+                clinic=clinic, erased_at__isnull=True, email_undeliverable_at__isnull=False
+            ).order_by("-email_undeliverable_at")[:LIMIT]
         ),
         failed_emails=list(
             _reminders(clinic).filter(status=ReminderStatus.FAILED).order_by("-due_at")[:LIMIT]

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "clinic",
     "patients",
     "aftercare",
+    "anymail",
     "auditlog",
     "axes",
     "django_otp",
@@ -176,9 +177,14 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Email: printed to the terminal unless EMAIL_URL or EMAIL_HOST says otherwise.
+# Email: printed to the terminal unless EMAIL_URL or EMAIL_HOST says otherwise. EMAIL_URL
+# can also name an email provider (postmark, ses, mailgun, sendgrid, brevo), sent to
+# through django-anymail; clinic.env.email_settings lists the forms.
+ANYMAIL: dict[str, object] = {}
 if env_str("EMAIL_URL"):
-    globals().update(email_settings(env_str("EMAIL_URL")))
+    _email = email_settings(env_str("EMAIL_URL"))
+    ANYMAIL |= _email.pop("ANYMAIL", {})  # type: ignore[arg-type]
+    globals().update(_email)
 elif env_str("EMAIL_HOST"):
     EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     EMAIL_HOST = env_str("EMAIL_HOST")
@@ -190,6 +196,18 @@ elif env_str("EMAIL_HOST"):
 else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "aftercare@localhost")
+# The provider's delivery reports (bounces, complaints) arrive at
+# /anymail/<provider>/tracking/ (aftercare.webhook_urls), which answer 404 until
+# EMAIL_WEBHOOK_SECRET ("user:password", put in the webhook address the provider calls)
+# is set. Mailgun and SendGrid also sign their reports: give their keys.
+if env_str("EMAIL_WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = env_str("EMAIL_WEBHOOK_SECRET")
+if env_str("MAILGUN_WEBHOOK_SIGNING_KEY"):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env_str("MAILGUN_WEBHOOK_SIGNING_KEY")
+if env_str("SENDGRID_WEBHOOK_VERIFICATION_KEY"):
+    ANYMAIL["SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"] = env_str(
+        "SENDGRID_WEBHOOK_VERIFICATION_KEY"
+    )
 
 # Celery: Redis when configured, otherwise kombu's filesystem transport, which
 # (unlike memory://) is shared between the worker and beat processes.

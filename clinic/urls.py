@@ -23,6 +23,7 @@ urlpatterns = [
     path("aftercare/", include("aftercare.urls")),
     path("p/", include("aftercare.patient_urls")),
     path("admin/", admin.site.urls),
+    path("anymail/", include("aftercare.webhook_urls")),
     # Answered by clinic.health.HealthCheckMiddleware; named here so they can be reversed.
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),

@@ -1,7 +1,9 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from clinic.admin_scoping import ClinicScopedAdmin
 from patients.models import ConsentChange, Patient, Treatment
+from patients.services import patient_create, patient_update
 
 
 class TreatmentInline(admin.TabularInline):
@@ -29,9 +31,24 @@ class PatientAdmin(ClinicScopedAdmin):
     list_display = ["last_name", "first_name", "clinic", "email", "phone", "skin_type"]
     list_filter = ["clinic", "skin_type", "email_consent", "breakout_prone", "slow_healing"]
     search_fields = ["first_name", "last_name", "email", "phone"]
-    readonly_fields = ["email_consent_at", "erased_at", "created_at", "updated_at"]
+    readonly_fields = [
+        "email_consent_at",
+        "email_undeliverable_at",
+        "email_undeliverable_reason",
+        "erased_at",
+        "created_at",
+        "updated_at",
+    ]
     list_select_related = ["clinic"]
     inlines = [TreatmentInline, ConsentChangeInline]
+
+    def save_model(self, request: HttpRequest, obj: Patient, form: object, change: bool) -> None:
+        """Through the same services as the staff pages: consent history, and a corrected
+        address that bounced puts the reminders still to come back in the queue."""
+        if change:
+            patient_update(patient=obj, by=request.user)
+        else:
+            patient_create(clinic=obj.clinic, patient=obj, by=request.user)
 
 
 @admin.register(Treatment)

@@ -56,6 +56,14 @@ assert tuple(TreatmentArea.values) == AREAS, "patients.TreatmentArea must match 
 assert tuple(Device.values) == DEVICES, "patients.Device must match aftercare.inputs"
 
 
+class UndeliverableReason(models.TextChoices):
+    """Why the email provider says the patient's address cannot take our emails."""
+
+    BOUNCED = "bounced", "Email bounced"
+    COMPLAINED = "complained", "Marked our email as spam"
+    REJECTED = "rejected", "Refused by the email provider"
+
+
 class PatientQuerySet(models.QuerySet["Patient"]):
     def search(self, text: str) -> PatientQuerySet:
         """Patients matching every word as a fragment of a name, email or phone.
@@ -103,6 +111,17 @@ class Patient(models.Model):
     )
     sensitive_skin = models.BooleanField("sensitive or reactive skin", default=False)
     history_notes = models.TextField("other relevant history", blank=True)
+    # Set from the email provider's bounce or complaint report (aftercare.delivery_events);
+    # nothing more is emailed to the address until staff correct it.
+    email_undeliverable_at = models.DateTimeField(null=True, blank=True, editable=False)
+    email_undeliverable_reason = models.CharField(
+        max_length=20,
+        choices=UndeliverableReason.choices,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
     erased_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -132,6 +151,16 @@ class Patient(models.Model):
                 | (~Q(email="") & Q(email_consent_at__isnull=False)),
                 name="patient_consent_needs_email_and_time",
             ),
+            models.CheckConstraint(
+                condition=(
+                    Q(email_undeliverable_at__isnull=True, email_undeliverable_reason="")
+                    | (
+                        Q(email_undeliverable_at__isnull=False)
+                        & Q(email_undeliverable_reason__in=UndeliverableReason.values)
+                    )
+                ),
+                name="patient_undeliverable_has_time_and_reason",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -143,7 +172,20 @@ class Patient(models.Model):
 
     @property
     def can_receive_reminders(self) -> bool:
-        return bool(self.email) and self.email_consent
+        return bool(self.email) and self.email_consent and not self.email_undeliverable
+
+    @property
+    def email_undeliverable(self) -> bool:
+        return self.email_undeliverable_at is not None
+
+    @property
+    def email_problem(self) -> str:
+        """What staff are told while the address cannot be used ("" when it can)."""
+        if self.email_undeliverable_reason == UndeliverableReason.COMPLAINED:
+            return "Marked our email as spam: call the patient"
+        if self.email_undeliverable_at is not None:
+            return "Email bounced: call the patient"
+        return ""
 
     def age_on(self, day: date) -> int | None:
         if self.date_of_birth is None:
@@ -213,6 +255,7 @@ class ConsentSource(models.TextChoices):
     STAFF = "staff", "Recorded by staff"
     STAFF_STOP = "staff_stop", "Reminders stopped by staff"
     PATIENT_UNSUBSCRIBE = "patient_unsubscribe", "Patient unsubscribed"
+    SPAM_COMPLAINT = "spam_complaint", "Patient marked an email as spam"
     ERASURE = "erasure", "Patient erased"
 
 

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from aftercare.reminders import reminders_resume_for_address
 from aftercare.services import plan_create
 from clinic.models import Clinic
 from patients.consent import consent_change_record
@@ -54,13 +55,25 @@ def patient_update(
     *, patient: Patient, now: datetime | None = None, by: AbstractBaseUser | None = None
 ) -> Patient:
     now = now or timezone.now()
-    was_consenting = (
-        Patient.objects.filter(pk=patient.pk, email_consent=True).exists() if patient.pk else False
-    )
+    stored = Patient.objects.select_for_update().get(pk=patient.pk)
+    was_consenting = stored.email_consent
     _stamp_consent(patient, was_consenting=was_consenting, now=now)
+    address_corrected = stored.email_undeliverable and (
+        patient.email.strip().lower() != stored.email.strip().lower()
+    )
+    if address_corrected:
+        # The provider's bounce or complaint was about the old address.
+        patient.email_undeliverable_at = None
+        patient.email_undeliverable_reason = ""
+    else:
+        # A report may have arrived since the form was opened: keep it.
+        patient.email_undeliverable_at = stored.email_undeliverable_at
+        patient.email_undeliverable_reason = stored.email_undeliverable_reason
     patient.full_clean()
     patient.save()
     _record_consent_change(patient, was_consenting=was_consenting, now=now, by=by)
+    if address_corrected:
+        reminders_resume_for_address(patient=patient, now=now)
     return patient
 
 

@@ -7,9 +7,17 @@ from datetime import datetime
 
 from django.urls import reverse
 
-from aftercare.models import AftercarePlan, PatientLink, ReminderStatus
+from aftercare.models import AftercarePlan, DeliveryEventType, PatientLink, ReminderStatus
 from patients.models import Patient
 
+_DELIVERY_BADGES = {
+    DeliveryEventType.DELIVERED: "success",
+    DeliveryEventType.DEFERRED: "warning",
+    DeliveryEventType.BOUNCED: "danger",
+    DeliveryEventType.COMPLAINED: "danger",
+    DeliveryEventType.REJECTED: "danger",
+    DeliveryEventType.FAILED: "danger",
+}
 _REMINDER_BADGES = {
     ReminderStatus.PENDING: "info",
     ReminderStatus.SENDING: "info",
@@ -68,9 +76,21 @@ def timeline_events(*, patient: Patient, now: datetime) -> list[Event]:
                 badge_style="success" if plan.is_current else "secondary",
             )
         )
+    if patient.email_undeliverable_at:
+        events.append(
+            Event(
+                at=patient.email_undeliverable_at,
+                kind="email",
+                title=patient.email_problem,
+                detail=patient.get_email_undeliverable_reason_display(),
+                badge="Address not usable",
+                badge_style="danger",
+            )
+        )
     for reminder in patient.reminders.prefetch_related("sent_messages"):
         sent = next(iter(reminder.sent_messages.all()), None)
         is_future = reminder.status == ReminderStatus.PENDING and reminder.due_at > now
+        delivery = DeliveryEventType(reminder.delivery_status) if reminder.delivery_status else None
         events.append(
             Event(
                 at=reminder.sent_at or reminder.due_at,
@@ -79,8 +99,12 @@ def timeline_events(*, patient: Patient, now: datetime) -> list[Event]:
                 detail=reminder.last_error or reminder.cancelled_reason,
                 url=reverse("aftercare:sent_message", args=[sent.pk]) if sent else "",
                 link_text="Read the email as sent" if sent else "",
-                badge=reminder.get_status_display(),
-                badge_style=_REMINDER_BADGES[reminder.status],
+                badge=delivery.label if delivery else reminder.get_status_display(),
+                badge_style=(
+                    _DELIVERY_BADGES.get(delivery, "info")
+                    if delivery
+                    else _REMINDER_BADGES[reminder.status]
+                ),
                 reminder_id=reminder.pk if reminder.status == ReminderStatus.FAILED else None,
                 is_future=is_future,
             )

@@ -100,3 +100,30 @@ def test_the_page_links_each_item_to_what_to_do(practitioner_client, clinic):
     assert reverse("patients:timeline", args=[treatment.patient_id]) in page
     assert reverse("patients:treatment_detail", args=[treatment.pk]) in page
     assert page.index("Red flag") < page.index("treatments-heading")
+
+
+def test_patients_whose_address_bounced_are_listed_newest_first(clinic):
+    older = PatientFactory(
+        clinic=clinic,
+        email_undeliverable_at=NOW - timedelta(days=2),
+        email_undeliverable_reason="bounced",
+    )
+    newer = PatientFactory(
+        clinic=clinic,
+        email_undeliverable_at=NOW - timedelta(hours=1),
+        email_undeliverable_reason="complained",
+    )
+    PatientFactory(clinic=clinic)
+    PatientFactory(email_undeliverable_at=NOW, email_undeliverable_reason="bounced")
+    board = dashboard_for(clinic=clinic, now=NOW)
+    assert board.undeliverable_addresses == [newer, older]
+
+
+def test_the_page_tells_staff_to_call_a_patient_whose_email_bounced(practitioner_client, clinic):
+    patient = PatientFactory(
+        clinic=clinic, email_undeliverable_at=NOW, email_undeliverable_reason="bounced"
+    )
+    page = practitioner_client.get(reverse("home")).content.decode()
+    assert "Email bounced: call the patient" in page
+    assert f'href="tel:{patient.phone}"' in page
+    assert reverse("patients:edit", args=[patient.pk]) in page

@@ -66,6 +66,7 @@ URL_KWARG_VALUES: dict[str, object] = {
 # middleware, outside the URLconf.)
 PUBLIC_NAMESPACES = {
     "patient": "patient pages: the emailed link (a token) is the key, not a login",
+    "webhooks": "email providers' delivery reports: basic auth and the provider's signature",
 }
 PUBLIC_URL_NAMES = {
     "login": "the login page",

@@ -50,6 +50,35 @@ def test_the_timeline_shows_treatment_plan_emails_reports_and_consent(clinic, pl
     assert "Resend" in text
 
 
+def test_the_timeline_says_to_call_a_patient_whose_email_bounced(clinic, plan):
+    patient = plan.treatment.patient
+    Patient.objects.filter(pk=patient.pk).update(
+        email_undeliverable_at=timezone.now(), email_undeliverable_reason="bounced"
+    )
+    page = _client(clinic, StaffRole.FRONT_DESK).get(
+        reverse("patients:timeline", args=[patient.pk])
+    )
+    text = page.content.decode()
+    assert 'role="alert"' in text and "Email bounced: call the patient" in text
+    assert f'href="tel:{patient.phone}"' in text
+    assert "Address not usable" in text
+
+
+def test_the_timeline_shows_the_providers_latest_report_on_each_email(clinic, plan):
+    reminder = plan.reminders.order_by("due_at").first()
+    Reminder.objects.filter(pk=reminder.pk).update(
+        status=ReminderStatus.SENT,
+        sent_at=timezone.now(),
+        delivery_status="delivered",
+        delivery_status_at=timezone.now(),
+    )
+    page = _client(clinic, StaffRole.FRONT_DESK).get(
+        reverse("patients:timeline", args=[plan.treatment.patient_id])
+    )
+    email = next(e for e in page.context["events"] if e.title == f"Email: {reminder.label}")
+    assert (email.badge, email.badge_style) == ("Delivered", "success")
+
+
 def test_the_timeline_shows_consent_given_and_withdrawn(clinic):
     client = _client(clinic, StaffRole.FRONT_DESK)
     client.post(
@@ -166,3 +195,28 @@ def test_an_erased_patient_leaves_the_list_and_their_pages(clinic, plan):
     assert "Ines" not in client.get(reverse("patients:list")).content.decode()
     assert client.get(reverse("patients:timeline", args=[patient_id])).status_code == 404
     assert client.get(reverse("patients:detail", args=[patient_id])).status_code == 404
+
+
+def test_correcting_a_bounced_address_in_the_admin_resumes_the_reminders(clinic, plan, settings):
+    patient = plan.treatment.patient
+    Patient.objects.filter(pk=patient.pk).update(
+        email_undeliverable_at=timezone.now(), email_undeliverable_reason="bounced"
+    )
+    Reminder.objects.filter(plan=plan).update(
+        status=ReminderStatus.CANCELLED, cancelled_reason="email address undeliverable"
+    )
+    admin = _client(clinic, StaffRole.CLINIC_ADMIN)
+    url = reverse("admin:patients_patient_change", args=[patient.pk])
+    form = admin.get(url).context["adminform"].form
+    data = {name: form[name].value() or "" for name in form.fields}
+    data |= {"email": "corrected@example.com", "email_consent": "on"}
+    data |= {
+        f"{prefix}-{key}": value
+        for prefix in ("treatments", "consent_changes")
+        for key, value in {"TOTAL_FORMS": 0, "INITIAL_FORMS": 0}.items()
+    }
+    response = admin.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    patient.refresh_from_db()
+    assert patient.email == "corrected@example.com" and not patient.email_undeliverable
+    assert plan.reminders.filter(status=ReminderStatus.PENDING).exists()
