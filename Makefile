@@ -37,6 +37,7 @@ lint: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/bandit --configfile pyproject.toml --recursive --severity-level medium --quiet \
 		clinic patients aftercare scripts gunicorn.conf.py
+	$(BIN)/lint-imports --no-cache
 
 format: venv
 	$(BIN)/ruff check --fix .

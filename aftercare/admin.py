@@ -10,18 +10,17 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from aftercare import guidance as guidance_rows
-from aftercare.clinic_guidance import (
+from aftercare.delivery.reminders import reminder_resend
+from aftercare.guidance import rows as guidance_rows
+from aftercare.guidance.clinic import (
     guidance_for_clinic,
     guidance_install,
     row_default,
     row_differences,
     row_reset,
 )
-from aftercare.default_guidance import DEFAULT_GUIDANCE
-from aftercare.forms import FactIdsFormField, GuidanceItemAdminForm, PlanPreviewForm
-from aftercare.guidance import guidance_with
-from aftercare.inputs import Guidance
+from aftercare.guidance.forms import FactIdsFormField, GuidanceItemAdminForm, PlanPreviewForm
+from aftercare.guidance.rows import guidance_with
 from aftercare.models import (
     AftercarePlan,
     ConcernReport,
@@ -40,8 +39,9 @@ from aftercare.models import (
     SentMessage,
     TreatmentCourse,
 )
-from aftercare.planning import Plan, build_plan
-from aftercare.reminders import reminder_resend
+from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
+from aftercare.planner.inputs import Guidance
+from aftercare.planner.planning import Plan, build_plan
 from clinic.admin_scoping import ClinicScopedAdmin, clinic_of, sees_every_clinic
 
 PREVIEW_CLINIC = {"clinic_name": "Your clinic", "phone": "your phone", "email": "your email"}
@@ -70,7 +70,7 @@ class ClinicGuidanceAdmin(ClinicScopedAdmin):
     The list says of each row whether it is as shipped, changed by the clinic or added
     by it; the change form lists the fields that differ and has "Reset to the shipped
     default" (also an action). Rows that came from the default are switched off, not
-    deleted, so `guidance_update` never brings them back (aftercare.clinic_guidance).
+    deleted, so `guidance_update` never brings them back (aftercare.guidance.clinic).
     """
 
     change_form_template = "admin/aftercare/guidance_change_form.html"

@@ -6,4 +6,4 @@ class AftercareConfig(AppConfig):
     verbose_name = "Aftercare guidance and plans"
 
     def ready(self) -> None:
-        from aftercare import receivers  # noqa: F401 - the email provider's delivery reports
+        from aftercare.delivery import receivers  # noqa: F401 - the email provider's delivery reports

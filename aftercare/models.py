@@ -1,8 +1,8 @@
 """Guidance that clinic admins edit, and the plans made from it.
 
-The guidance tables mirror the plain values in `aftercare.inputs`; the planner
-never sees these models (see `aftercare.guidance.load_guidance`). Each clinic has
-its own rows, copied from the shipped default (`aftercare.clinic_guidance`).
+The guidance tables mirror the plain values in `aftercare.planner.inputs`; the planner
+never sees these models (see `aftercare.guidance.rows.load_guidance`). Each clinic has
+its own rows, copied from the shipped default (`aftercare.guidance.clinic`).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
 
-from aftercare.adjustments import KINDS as ADJUSTMENT_KINDS
-from aftercare.inputs import INTENSITY_FACTORS, ITEM_KINDS
+from aftercare.planner.adjustments import KINDS as ADJUSTMENT_KINDS
+from aftercare.planner.inputs import INTENSITY_FACTORS, ITEM_KINDS
 
 
 class IntensityRank(models.IntegerChoices):
@@ -57,7 +57,7 @@ class FactIdsField(models.JSONField):
 CLINIC_HELP = "The clinic whose patients this guidance is for."
 DEFAULT_KEY_HELP = (
     "The shipped default row this row comes from; empty when the clinic added it "
-    "(see aftercare.clinic_guidance)."
+    "(see aftercare.guidance.clinic)."
 )
 DEFAULT_FINGERPRINT_HELP = "Fingerprint of that default row, as it was when last taken."
 
@@ -230,7 +230,7 @@ class ReminderMoment(ClinicGuidanceRow):
 
 
 class IntensityFactor(ClinicGuidanceRow):
-    """One row of the intensity table (see aftercare.inputs.IntensityFactor)."""
+    """One row of the intensity table (see aftercare.planner.inputs.IntensityFactor)."""
 
     factor = models.CharField(max_length=12, choices=FactorKind.choices)
     threshold = models.DecimalField(
@@ -287,7 +287,7 @@ class GuidanceSnapshot(models.Model):
 class AftercarePlan(models.Model):
     """The plan a patient was given for one treatment, as it was shown.
 
-    `content` is the planner's output (aftercare.planning.plan_to_dict); it is
+    `content` is the planner's output (aftercare.planner.planning.plan_to_dict); it is
     never recomputed, so later guidance edits do not change what was said.
     Regenerating makes a new revision and supersedes the old one.
     """
@@ -365,14 +365,14 @@ class ReminderQuerySet(models.QuerySet["Reminder"]):
 
     def cancel(self, *, reason: str) -> int:
         """Cancel the rows. Clearing the lease token makes a worker's later writes to a
-        row it is sending miss it (aftercare.dispatch fences every outcome on it)."""
+        row it is sending miss it (aftercare.delivery.dispatch fences every outcome on it)."""
         return self.update(
             status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None
         )
 
 
 class Reminder(models.Model):
-    """One reminder email to send: the table is the queue (see aftercare.dispatch).
+    """One reminder email to send: the table is the queue (see aftercare.delivery.dispatch).
 
     `next_attempt_at` is when the row is next due: its planned time, a retry time
     after a temporary error, or, while `sending`, the end of the worker's lease
@@ -438,7 +438,7 @@ class Reminder(models.Model):
             ),
         ]
         indexes = [
-            # Read by aftercare.dispatch.claim_due_reminders: the rows still to send,
+            # Read by aftercare.delivery.dispatch.claim_due_reminders: the rows still to send,
             # in due order. Sent, failed and cancelled rows stay out of the index.
             models.Index(
                 fields=["next_attempt_at"],
@@ -474,7 +474,7 @@ class SentMessage(models.Model):
     class Meta:
         ordering = ["-sent_at"]
         indexes = [
-            # Read by aftercare.delivery_events: which email a provider's report is about.
+            # Read by aftercare.delivery.provider_reports: which email a provider's report is about.
             models.Index(
                 fields=["provider_message_id"],
                 name="sentmessage_provider_id",

@@ -1,4 +1,10 @@
-"""Celery tasks: thin wrappers around aftercare.dispatch."""
+"""Celery tasks: thin wrappers around the dispatch and the concern alert.
+
+Kept at aftercare/tasks.py, where Celery's autodiscovery looks, and under their
+original names so messages already queued still find them. Nothing imported here
+imports this module back: services queue tasks through aftercare.delivery.queue
+and aftercare.concerns.services.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,8 @@ import smtplib
 from celery import shared_task
 from django.conf import settings
 
-from aftercare.concerns import concern_alert_send
-from aftercare.dispatch import dispatch_due
+from aftercare.concerns.alerts import concern_alert_send
+from aftercare.delivery.dispatch import dispatch_due
 
 logger = logging.getLogger(__name__)
 

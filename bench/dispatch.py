@@ -4,9 +4,9 @@ Both send the same due reminders to an SMTP sink in its own process
 (bench/_sink_process.py) in the same run:
 
 - baseline: the reminders are loaded once (untimed), then each is rendered with
-  aftercare.emails.reminder_email and sent over ONE open SMTP connection. No
+  aftercare.delivery.emails.reminder_email and sent over ONE open SMTP connection. No
   claiming, no link lookups, no database writes: the ceiling for this machine.
-- dispatch: aftercare.dispatch.dispatch_due(now=...), which claims batches,
+- dispatch: aftercare.delivery.dispatch.dispatch_due(now=...), which claims batches,
   looks up each plan's link, renders, sends and records every outcome.
 
 The reminders are sent in rounds (--rounds, default 5): each round one group of
@@ -174,10 +174,10 @@ def create_reminders(*, count: int, plans: int, rounds: int) -> tuple[set[str], 
     from django.db import transaction
     from django.utils import timezone
 
-    from aftercare.links import link_issue
     from aftercare.models import Reminder
-    from aftercare.planning import plan_from_dict
-    from aftercare.services import plan_create
+    from aftercare.planner.planning import plan_from_dict
+    from aftercare.plans.services import plan_create
+    from aftercare.portal.links import link_issue
     from tests.factories import (
         ClinicFactory,
         PatientFactory,
@@ -269,10 +269,10 @@ def prepare_baseline(cutoffs: list[datetime]) -> list[list[tuple]]:
     """
     from django.utils import timezone
 
-    from aftercare.dispatch import _plan_links
-    from aftercare.emails import reminder_email
-    from aftercare.links import link_current
+    from aftercare.delivery.dispatch import _plan_links
+    from aftercare.delivery.emails import reminder_email
     from aftercare.models import Reminder
+    from aftercare.portal.links import link_current
 
     reminders = Reminder.objects.select_related("patient", "plan__treatment__clinic").order_by(
         "next_attempt_at", "id"
@@ -298,7 +298,7 @@ def send_plainly(group: list[tuple]) -> tuple[int, list[str]]:
     """The baseline: render each email and send it over one connection; nothing written."""
     from django.core.mail import get_connection
 
-    from aftercare.emails import reminder_email
+    from aftercare.delivery.emails import reminder_email
 
     connection = get_connection(fail_silently=False)
     connection.open()
@@ -313,7 +313,7 @@ def send_plainly(group: list[tuple]) -> tuple[int, list[str]]:
 
 
 def send_by_dispatch(cutoff: datetime) -> tuple[int, list[str]]:
-    from aftercare.dispatch import dispatch_due
+    from aftercare.delivery.dispatch import dispatch_due
 
     result = dispatch_due(now=cutoff)
     return result.sent, result.errors
@@ -357,7 +357,7 @@ def reset_reminders() -> None:
 def profile_dispatch() -> None:
     from django.utils import timezone
 
-    from aftercare.dispatch import dispatch_due
+    from aftercare.delivery.dispatch import dispatch_due
 
     profiler = cProfile.Profile()
     profiler.enable()

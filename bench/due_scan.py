@@ -1,6 +1,6 @@
 """Benchmark: claiming due reminders does not slow down as future reminders pile up.
 
-Times aftercare.dispatch.claim_due_reminders(limit=1000) in two databases, in
+Times aftercare.delivery.dispatch.claim_due_reminders(limit=1000) in two databases, in
 the same run, taking turns claim by claim:
 
 - A (aftercare_bench_scan_small): only the 1,000 due rows;
@@ -164,7 +164,7 @@ def create_plans(now) -> list[tuple[int, int]]:
     from django.db import transaction
 
     from aftercare.models import Reminder
-    from aftercare.services import plan_create
+    from aftercare.plans.services import plan_create
     from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory, UserFactory
 
     with transaction.atomic():
@@ -252,7 +252,7 @@ def claim_once(*, now, due: int) -> tuple[float, list[tuple[str, object, float]]
     from django.conf import settings
     from django.db import connection
 
-    from aftercare.dispatch import claim_due_reminders
+    from aftercare.delivery.dispatch import claim_due_reminders
 
     statements: list[tuple[str, object, float]] = []
 

@@ -285,8 +285,8 @@ def create_subject(name: str, clinic, practitioner, marker: str = "") -> Subject
     from django.urls import reverse
     from django.utils import timezone
 
-    from aftercare.links import link_issue, token_for
-    from aftercare.services import plan_create
+    from aftercare.plans.services import plan_create
+    from aftercare.portal.links import link_issue, token_for
     from tests.factories import PatientFactory, TreatmentFactory
 
     now = timezone.now()
@@ -462,7 +462,7 @@ def http_get(
 
 def session_cookie(port: int, subject: Subject) -> str:
     """Open the emailed link once over HTTP, without following the redirect, as a browser."""
-    from aftercare.portal_session import PATIENT_COOKIE_NAME
+    from aftercare.portal.session import PATIENT_COOKIE_NAME
 
     status, headers, _ = http_get(port, subject.open_path)
     if status != 302 or not headers.get("Location", "").endswith(subject.today_path):
@@ -660,9 +660,13 @@ def profile_today(subjects: list[Subject]) -> None:
     for label, filename, function in (
         ("session load", "sessions/backends/db.py", "load"),
         ("link query (patient_page's QuerySet.first)", "db/models/query.py", "first"),
-        ("stored_plan (plan cache)", "aftercare/plan_cache.py", "stored_plan"),
+        ("stored_plan (plan cache)", "aftercare/plans/plan_cache.py", "stored_plan"),
         ("django.shortcuts.render (template + markdown)", "django/shortcuts.py", "render"),
-        ("render_markdown (markdown-it + nh3)", "aftercare/markdown.py", "render_markdown"),
+        (
+            "render_markdown (markdown-it + nh3)",
+            "aftercare/guidance/markdown.py",
+            "render_markdown",
+        ),
         ("  markdown-it render", "markdown_it/main.py", "render"),
         ("  nh3.clean", "~", "nh3.clean>"),
         ("JSONField from_db_value (plan JSON decode)", "fields/json.py", "from_db_value"),
@@ -697,18 +701,18 @@ def part_timings(subject: Subject) -> list[tuple[str, float]]:
     from django.template.loader import render_to_string
     from django.utils import timezone
 
-    from aftercare import plan_cache
-    from aftercare.markdown import render_markdown
+    from aftercare.guidance.markdown import render_markdown
     from aftercare.models import PatientLink
-    from aftercare.planning import plan_from_dict
-    from aftercare.portal_session import PATIENT_COOKIE_NAME
+    from aftercare.planner.planning import plan_from_dict
+    from aftercare.plans import plan_cache
+    from aftercare.portal.session import PATIENT_COOKIE_NAME
     from aftercare.templatetags import aftercare as aftercare_tags
 
     client = patient_client(subject)
     session_key = client.cookies[PATIENT_COOKIE_NAME].value
 
     def link_queryset(*, patient: bool = True, content: bool = True):
-        # patient_page's query (aftercare/patient_views.py), and variants of it.
+        # patient_page's query (aftercare/portal/views.py), and variants of it.
         related = ["plan__treatment__clinic"] + (["plan__treatment__patient"] if patient else [])
         query = PatientLink.objects.select_related(*related).filter(
             pk=subject.link_id,
@@ -820,7 +824,7 @@ def view_render_call(client, subject: Subject) -> tuple[str, dict, object]:
 
     Captured rather than rebuilt, so this follows the view as it changes.
     """
-    from aftercare import patient_views
+    from aftercare.portal import views as patient_views
 
     calls: list[tuple[str, dict, object]] = []
     original = patient_views.render_to_string

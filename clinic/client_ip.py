@@ -1,16 +1,27 @@
-"""The client's IP address for records that need a valid one (audit log, login lockout)."""
+"""The client's address: for the bad-link rate limit, and as a valid IP for records
+that need one (audit log, login lockout)."""
 
 from __future__ import annotations
 
 import ipaddress
 
+from django.conf import settings
 from django.http import HttpRequest
 
-from aftercare.ratelimit import client_address
+
+def client_address(request: HttpRequest) -> str:
+    """The client's address; behind TRUSTED_PROXY_COUNT proxies, from X-Forwarded-For."""
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        hops = [hop for hop in hops if hop]
+        if len(hops) >= proxies:
+            return hops[-proxies]
+    return request.META.get("REMOTE_ADDR", "unknown")
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """As aftercare.ratelimit sees it (TRUSTED_PROXY_COUNT aware); None when unknown."""
+    """client_address as a valid IP address; None when unknown."""
     try:
         return str(ipaddress.ip_address(client_address(request)))
     except ValueError:

@@ -68,7 +68,7 @@ MIDDLEWARE = [
     # Below WhiteNoise, which answers static files (cacheable) before this runs.
     "clinic.middleware.NoStoreMiddleware",
     # Django's, with the patient pages (/p/) on a session cookie of their own.
-    "aftercare.portal_session.PatientSessionMiddleware",
+    "aftercare.portal.session.PatientSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -197,7 +197,7 @@ else:
     EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "aftercare@localhost")
 # The provider's delivery reports (bounces, complaints) arrive at
-# /anymail/<provider>/tracking/ (aftercare.webhook_urls), which answer 404 until
+# /anymail/<provider>/tracking/ (aftercare.delivery.webhook_urls), which answer 404 until
 # EMAIL_WEBHOOK_SECRET ("user:password", put in the webhook address the provider calls)
 # is set. Mailgun and SendGrid also sign their reports: give their keys.
 if env_str("EMAIL_WEBHOOK_SECRET"):
@@ -240,7 +240,7 @@ CELERY_BEAT_SCHEDULE = {
 }
 CELERY_TIMEZONE = "UTC"
 
-# Reminder dispatch (aftercare.dispatch): the reminder table is the queue.
+# Reminder dispatch (aftercare.delivery.dispatch): the reminder table is the queue.
 REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 100)
 REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 120)
 # A message the mail server keeps refusing (4xx) is retried this long after the first
@@ -254,22 +254,22 @@ CONCERN_PHOTO_MAX_BYTES = env_int("CONCERN_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
 CONCERN_PHOTO_MAX_MEGAPIXELS = env_int("CONCERN_PHOTO_MAX_MEGAPIXELS", 40)
 MESSAGE_ID_DOMAIN = env_str("MESSAGE_ID_DOMAIN", urlparse(SITE_URL).hostname or "localhost")
 
-# Rate limit on bad patient links, per client address (aftercare.ratelimit).
+# Rate limit on bad patient links, per client address (aftercare.portal.ratelimit).
 PATIENT_LINK_FAILURE_LIMIT = env_int("PATIENT_LINK_FAILURE_LIMIT", 20)
 PATIENT_LINK_FAILURE_WINDOW_SECONDS = env_int("PATIENT_LINK_FAILURE_WINDOW_SECONDS", 600)
 # Reverse proxies in front of the app (0: clients connect directly). With N proxies the
 # client's address is the N-th from the right in X-Forwarded-For.
 TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
 # A shared cache makes the rate limit hold across processes: CACHE_URL, else the Redis
-# at REDIS_URL (its keys under KEY_PREFIX, apart from the broker's: aftercare.ratelimit).
+# at REDIS_URL (its keys under KEY_PREFIX, apart from the broker's: aftercare.portal.ratelimit).
 CACHE_URL = env_str("CACHE_URL") or REDIS_URL
 CACHES = {
     "default": (
         {
-            "BACKEND": "aftercare.ratelimit.SharedRedisCache",
+            "BACKEND": "aftercare.portal.ratelimit.SharedRedisCache",
             "LOCATION": CACHE_URL,
             "KEY_PREFIX": "aftercare-cache",
-            # A Redis that stops answering must not hold requests: see aftercare.ratelimit.
+            # A Redis that stops answering must not hold requests: see aftercare.portal.ratelimit.
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
         if CACHE_URL

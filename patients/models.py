@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
-from aftercare.inputs import AREAS, DEVICES
+from aftercare.planner.inputs import AREAS, DEVICES
 from clinic.models import Clinic
 
 MIN_DEPTH_MM = Decimal("0.1")
@@ -52,8 +52,10 @@ class Device(models.TextChoices):
     RF = "rf", "RF microneedling"
 
 
-assert tuple(TreatmentArea.values) == AREAS, "patients.TreatmentArea must match aftercare.inputs"
-assert tuple(Device.values) == DEVICES, "patients.Device must match aftercare.inputs"
+assert tuple(TreatmentArea.values) == AREAS, (
+    "patients.TreatmentArea must match aftercare.planner.inputs"
+)
+assert tuple(Device.values) == DEVICES, "patients.Device must match aftercare.planner.inputs"
 
 
 class UndeliverableReason(models.TextChoices):
@@ -111,8 +113,9 @@ class Patient(models.Model):
     )
     sensitive_skin = models.BooleanField("sensitive or reactive skin", default=False)
     history_notes = models.TextField("other relevant history", blank=True)
-    # Set from the email provider's bounce or complaint report (aftercare.delivery_events);
-    # nothing more is emailed to the address until staff correct it.
+    # Set from the email provider's bounce or complaint report
+    # (aftercare.delivery.provider_reports); nothing more is emailed to the address until
+    # staff correct it.
     email_undeliverable_at = models.DateTimeField(null=True, blank=True, editable=False)
     email_undeliverable_reason = models.CharField(
         max_length=20,

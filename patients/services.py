@@ -9,8 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from aftercare.reminders import reminders_resume_for_address
-from aftercare.services import plan_create
+from aftercare.delivery.reminders import reminders_resume_for_address
+from aftercare.plans.services import plan_create
 from clinic.models import Clinic
 from patients.consent import consent_change_record
 from patients.models import ConsentSource, Patient, Treatment

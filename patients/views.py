@@ -6,9 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 
-from aftercare.adjust_views import treatment_plan_context
 from aftercare.models import PatientLink
-from aftercare.visits import active_course
+from aftercare.plans.adjust_views import treatment_plan_context
+from aftercare.plans.visits import active_course
 from clinic.access import staff_required
 from patients.audit import patient_record_viewed
 from patients.forms import PatientForm, PatientSearchForm, TreatmentForm

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 DEFAULT_KEY_HELP = (
     "The shipped default row this row comes from; empty when the clinic added it "
-    "(see aftercare.clinic_guidance)."
+    "(see aftercare.guidance.clinic)."
 )
 DEFAULT_FINGERPRINT_HELP = "Fingerprint of that default row, as it was when last taken."
 

@@ -22,7 +22,7 @@ COPIED = {"id", "clinic", "default_key", "default_fingerprint"}
 
 
 def copy_to_each_clinic(apps, schema_editor):
-    from aftercare.clinic_guidance import KINDS, default_key, default_values, value_fingerprint
+    from aftercare.guidance.clinic import KINDS, default_key, default_values, value_fingerprint
 
     clinics = list(apps.get_model("clinic", "Clinic").objects.all())
     for kind in KINDS:

@@ -1,7 +1,7 @@
 from django import template
 from django.utils.safestring import SafeString
 
-from aftercare.markdown import render_markdown
+from aftercare.guidance.markdown import render_markdown
 
 register = template.Library()
 

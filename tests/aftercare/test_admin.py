@@ -4,10 +4,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from aftercare.adjustments import Adjustment
-from aftercare.clinic_guidance import guidance_install
+from aftercare.guidance.clinic import guidance_install
 from aftercare.models import GuidanceItem, RestrictionRule
-from aftercare.services import course_start, plan_adjust, plan_create
+from aftercare.planner.adjustments import Adjustment
+from aftercare.plans.services import course_start, plan_adjust, plan_create
 from clinic.models import StaffRole
 from tests.factories import StaffMembershipFactory, TreatmentFactory, UserFactory
 from tests.two_factor import verified_client

@@ -1,6 +1,6 @@
 """A patient follows the link in their emailed reminder, in headless Chromium at phone size.
 
-The reminder is really sent (aftercare.dispatch.dispatch_due) to an SMTP sink, and the link
+The reminder is really sent (aftercare.delivery.dispatch.dispatch_due) to an SMTP sink, and the link
 is taken from the text part of the message that arrived there.
 """
 
@@ -17,15 +17,15 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftercare import tasks
-from aftercare.dispatch import dispatch_due
-from aftercare.links import link_current, token_for
+from aftercare.delivery.dispatch import dispatch_due
 from aftercare.models import (
     AftercarePlan,
     ConcernReport,
     Reminder,
     ReminderStatus,
 )
-from aftercare.services import plan_create
+from aftercare.plans.services import plan_create
+from aftercare.portal.links import link_current, token_for
 from tests.browser.axe import axe_violations, describe
 from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory
 
@@ -77,7 +77,7 @@ def phone(browser):
 
 
 ORIGIN_NULL_BUG = (
-    "bug: patient pages send Referrer-Policy: no-referrer (aftercare/patient_views.py "
+    "bug: patient pages send Referrer-Policy: no-referrer (aftercare/portal/views.py "
     "PRIVATE_HEADERS, and the meta tag in templates/patient/base.html), so Chromium sends "
     "'Origin: null' with every form POST (Fetch spec) and Django's CSRF check answers 403 "
     "'Origin checking failed - null does not match any trusted origins' on the report form "

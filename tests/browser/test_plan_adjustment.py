@@ -16,9 +16,9 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from aftercare import tasks
-from aftercare.dispatch import dispatch_due
+from aftercare.delivery.dispatch import dispatch_due
 from aftercare.models import PlanAdjustment, SentMessage
-from aftercare.services import plan_create
+from aftercare.plans.services import plan_create
 from clinic.models import StaffRole
 from tests.factories import (
     STAFF_PASSWORD,

@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.urls import reverse
 
-from aftercare.services import plan_create
+from aftercare.plans.services import plan_create
 from tests.factories import STAFF_PASSWORD, TreatmentFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -15,7 +15,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from aftercare import tasks
-from aftercare.dispatch import dispatch_due
+from aftercare.delivery.dispatch import dispatch_due
 from aftercare.models import ConcernReport, Reminder
 from clinic.models import StaffRole
 from patients.models import Patient, Treatment

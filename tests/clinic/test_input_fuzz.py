@@ -21,7 +21,7 @@ from django.urls import resolve, reverse
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aftercare.forms import PlanPreviewForm
+from aftercare.guidance.forms import PlanPreviewForm
 from clinic.models import StaffRole
 from tests.clinic import test_url_access as url_table
 from tests.factories import PatientFactory

@@ -39,9 +39,9 @@ from gunicorn.http.errors import ParseException
 from gunicorn.http.parser import RequestParser
 
 from aftercare import tasks
-from aftercare.links import link_current, token_for
 from aftercare.models import AftercarePlan
-from aftercare.services import plan_create
+from aftercare.plans.services import plan_create
+from aftercare.portal.links import link_current, token_for
 from clinic.access_log import AccessLogger
 from clinic.logging import (
     JsonFormatter,
@@ -551,7 +551,7 @@ def test_log_format_json_makes_every_configured_line_json():
     code = (
         "import logging, django; django.setup(); "
         f"logging.getLogger('django.request').warning('Not Found: /p/glow-clinic/{TOKEN}/'); "
-        "logging.getLogger('aftercare.dispatch').warning('refused: jo@example.com')"
+        "logging.getLogger('aftercare.delivery.dispatch').warning('refused: jo@example.com')"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],

@@ -11,8 +11,8 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from aftercare.links import link_current, token_for
-from aftercare.services import plan_create
+from aftercare.plans.services import plan_create
+from aftercare.portal.links import link_current, token_for
 from clinic.middleware import CONTENT_SECURITY_POLICY, ContentSecurityPolicyMiddleware
 from tests.factories import TreatmentFactory
 from tests.two_factor import verified_client

@@ -25,9 +25,8 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from aftercare.clinic_guidance import guidance_install
-from aftercare.dispatch import dispatch_due
-from aftercare.links import link_current, token_for
+from aftercare.delivery.dispatch import dispatch_due
+from aftercare.guidance.clinic import guidance_install
 from aftercare.models import (
     GuidanceItem,
     RecoveryPhase,
@@ -35,7 +34,8 @@ from aftercare.models import (
     RestrictionRule,
     SentMessage,
 )
-from aftercare.services import plan_create
+from aftercare.plans.services import plan_create
+from aftercare.portal.links import link_current, token_for
 from clinic.middleware import CONTENT_SECURITY_POLICY
 from clinic.models import StaffMembership, StaffRole
 from tests.factories import (
@@ -276,7 +276,7 @@ def other_clinic_ids(empty_cache, settings) -> set[int]:
     plan = plan_create(treatment=TreatmentFactory(patient__clinic=other), now=timezone.now())
     _send_first_reminder(plan)
     link = link_current(plan=plan, now=timezone.now())
-    from aftercare.concerns import concern_report_create
+    from aftercare.concerns.services import concern_report_create
 
     concern_report_create(
         link=link, symptoms=["itching"], details="", photo=None, now=timezone.now()

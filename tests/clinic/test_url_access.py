@@ -26,7 +26,7 @@ from aftercare.models import (
     SentMessage,
     TreatmentCourse,
 )
-from aftercare.services import plan_create
+from aftercare.plans.services import plan_create
 from clinic.models import StaffRole
 from tests.factories import (
     ClinicFactory,
@@ -90,7 +90,7 @@ EXEMPT_NAMESPACES = {
     "patient": "patients' pages behind their emailed link",
     "admin": "Django admin: is_staff and model permissions",
     "two_factor": "the second step of logging in, for any role (tests/clinic/test_two_factor.py)",
-    "webhooks": "email providers' delivery reports, signed (tests/aftercare/test_webhook_urls.py)",
+    "webhooks": "email providers' delivery reports, signed (aftercare/delivery/test_webhook_urls)",
 }
 
 

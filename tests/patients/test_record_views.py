@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from aftercare.models import ConcernReport, Reminder, ReminderStatus
-from aftercare.services import plan_create
+from aftercare.plans.services import plan_create
 from clinic.models import StaffRole
 from patients.models import Patient
 from tests.factories import PatientFactory, StaffMembershipFactory, TreatmentFactory
@@ -99,7 +99,7 @@ def test_the_timeline_shows_consent_given_and_withdrawn(clinic):
 
 
 def test_link_status_and_actions_are_on_the_timeline(clinic, plan):
-    from aftercare.links import link_current
+    from aftercare.portal.links import link_current
 
     link_current(plan=plan, now=timezone.now())
     text = (

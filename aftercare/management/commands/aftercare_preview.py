@@ -1,7 +1,7 @@
 """Print the aftercare plan the current guidance gives for a made-up treatment.
 
 Nothing is stored: the facts come from the options, the guidance from a clinic's copy
-(`--clinic SLUG`) or the shipped default, and `aftercare.services.plan_preview` does the
+(`--clinic SLUG`) or the shipped default, and `aftercare.plans.services.plan_preview` does the
 planning. The JSON format is documented in
 docs/aftercare_preview.md.
 """
@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from aftercare.inputs import AREAS, DEVICES, HISTORY_FLAGS, ClinicFacts, TreatmentFacts
-from aftercare.planning import Plan, plan_to_dict
-from aftercare.seasons import hemisphere_for_timezone
-from aftercare.services import plan_preview
+from aftercare.planner.inputs import AREAS, DEVICES, HISTORY_FLAGS, ClinicFacts, TreatmentFacts
+from aftercare.planner.planning import Plan, plan_to_dict
+from aftercare.planner.seasons import hemisphere_for_timezone
+from aftercare.plans.services import plan_preview
 from clinic.models import Clinic
 from patients.models import MAX_DEPTH_MM, MAX_PASSES, MIN_DEPTH_MM, MIN_PASSES
 

@@ -1,4 +1,4 @@
-"""Offer the shipped default guidance (aftercare/default_guidance.py) to every clinic.
+"""Offer the shipped default guidance (aftercare/planner/default_guidance.py) to every clinic.
 
 Run after deploying a version whose default guidance changed. Without --apply it only
 says what it would do. A row a clinic changed is never overwritten: it is listed as
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from aftercare.clinic_guidance import guidance_offer_update
+from aftercare.guidance.clinic import guidance_offer_update
 from clinic.models import Clinic
 
 

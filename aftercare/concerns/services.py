@@ -1,0 +1,133 @@
+"""Patients' "something not right?" reports: storing them and queueing the clinic's alert."""
+
+from __future__ import annotations
+
+import io
+import logging
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.base import ContentFile, File
+from django.db import transaction
+from PIL import Image, ImageOps
+
+from aftercare.concerns.alerts import concern_alert_send
+from aftercare.models import RED_FLAG_SYMPTOMS, ConcernReport, PatientLink
+from aftercare.tasks import send_concern_alert
+
+logger = logging.getLogger(__name__)
+PHOTO_MAX_SIDE = 2000
+PHOTO_TOO_MANY_PIXELS = (
+    "This photo is too large to process (%(megapixels)s megapixels). "
+    "Please send a smaller photo or a screenshot."
+)
+# Pillow refuses to open an image over twice Image.MAX_IMAGE_PIXELS before we see its size.
+PHOTO_FAR_TOO_MANY_PIXELS = (
+    "This photo is too large to process. Please send a smaller photo or a screenshot."
+)
+PHOTO_UNREADABLE = "We could not read this photo. Please send a JPEG or PNG photo, or a screenshot."
+
+
+class PhotoRefused(ValueError):
+    """An upload that cannot become a stored photo. Message, code and params are written
+    for the patient, so a form can show them as they are."""
+
+    def __init__(self, message: str, *, code: str, params: dict[str, object] | None = None):
+        self.message, self.code, self.params = message, code, params or {}
+        super().__init__(message % self.params)
+
+
+class CleanPhoto(ContentFile):
+    """A photo clean_photo made: a JPEG of the pixels alone, ready to store."""
+
+
+def clean_photo(upload: File) -> CleanPhoto:
+    """Re-encode an uploaded photo as a JPEG built from its pixels alone: no EXIF (location,
+    device), ICC profile, XMP, comment or PNG text survives, and its size is bounded.
+
+    The pixel count is checked from the header before anything is decoded: a small file
+    can declare a huge image (12 KB of PNG for 10000x10000 pixels, 700 MB once decoded).
+    Raises PhotoRefused for an image too large or one that cannot be read. A CleanPhoto
+    (the report form already made it) is returned as it is.
+    """
+    if isinstance(upload, CleanPhoto):
+        return upload
+    upload.seek(0)
+    try:
+        with Image.open(upload) as image:
+            _check_pixel_count(image.size)
+            # A JPEG can be decoded at 1/2, 1/4 or 1/8 scale: far less memory when it is
+            # shrunk below anyway.
+            image.draft(None, (PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+            ImageOps.exif_transpose(image, in_place=True)
+            pixels = image.convert("RGB")
+    except PhotoRefused:
+        raise
+    except Image.DecompressionBombError as error:
+        raise PhotoRefused(PHOTO_FAR_TOO_MANY_PIXELS, code="too_many_pixels") from error
+    except Exception as error:  # noqa: BLE001 - Pillow's decoders fail in many ways on bad files
+        logger.info("could not read an uploaded photo: %r", error)
+        raise PhotoRefused(PHOTO_UNREADABLE, code="unreadable") from error
+    pixels.thumbnail((PHOTO_MAX_SIDE, PHOTO_MAX_SIDE))
+    # A new image carries no `info` from the upload: Pillow's JPEG writer would otherwise
+    # copy a comment (a JPEG COM segment, or a PNG text chunk named "comment") across.
+    clean = Image.new("RGB", pixels.size)
+    clean.paste(pixels)
+    buffer = io.BytesIO()
+    clean.save(buffer, format="JPEG", quality=85)
+    return CleanPhoto(buffer.getvalue(), name=f"{uuid.uuid4().hex}.jpg")
+
+
+def _check_pixel_count(size: tuple[int, int]) -> None:
+    width, height = size
+    limit = settings.CONCERN_PHOTO_MAX_MEGAPIXELS
+    if width * height > limit * 1_000_000:
+        megapixels = format(round(width * height / 1_000_000, 1), "g")  # 1.2, 100
+        raise PhotoRefused(
+            PHOTO_TOO_MANY_PIXELS, code="too_many_pixels", params={"megapixels": megapixels}
+        )
+
+
+@transaction.atomic
+def concern_report_create(
+    *,
+    link: PatientLink,
+    symptoms: list[str],
+    details: str,
+    photo: File | None,
+    now: datetime,
+) -> ConcernReport:
+    treatment = link.plan.treatment
+    report = ConcernReport(
+        plan=link.plan,
+        patient=treatment.patient,
+        clinic=treatment.clinic,
+        symptoms=symptoms,
+        details=details,
+        is_red_flag=bool(set(symptoms) & RED_FLAG_SYMPTOMS),
+        created_at=now,
+    )
+    if photo is not None:
+        report.photo = clean_photo(photo)
+    report.save()
+    transaction.on_commit(lambda: _queue_alert(report.pk))
+    return report
+
+
+def concern_mark_handled(*, report: ConcernReport, user: object, note: str, now: datetime) -> bool:
+    updated = ConcernReport.objects.filter(pk=report.pk, handled_at__isnull=True).update(
+        handled_at=now, handled_by=user, handling_note=note
+    )
+    return updated == 1
+
+
+def _queue_alert(report_id: int) -> None:
+    try:
+        send_concern_alert.delay(report_id)
+    except Exception:  # noqa: BLE001 - with no broker, send it from here instead
+        logger.warning("could not queue the alert for report %s; sending inline", report_id)
+        try:
+            concern_alert_send(report_id)
+        except Exception:  # noqa: BLE001 - the report is stored and listed for staff anyway
+            logger.exception("could not send the alert for report %s", report_id)

@@ -1,0 +1,188 @@
+"""Turning a plan's reminder schedule into rows, and stopping them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from aftercare.delivery.queue import queue_plan_reminders
+from aftercare.models import AftercarePlan, Reminder, ReminderStatus
+from aftercare.planner.planning import plan_from_dict
+from aftercare.plans.visits import visit_treatments
+from aftercare.portal.links import link_issue, links_revoke
+from patients.consent import consent_change_record
+from patients.models import ConsentSource, Patient
+
+WAITING = [ReminderStatus.PENDING, ReminderStatus.FAILED]
+# Why reminders were cancelled when the provider reported the address undeliverable;
+# correcting the address puts the ones still to come back (reminders_resume_for_address).
+UNDELIVERABLE = "email address undeliverable"
+
+
+def new_message_id() -> str:
+    return f"<reminder-{uuid.uuid4().hex}@{settings.MESSAGE_ID_DOMAIN}>"
+
+
+def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
+    """Rows for the plan's reminders that are still worth sending.
+
+    Nothing is scheduled for a patient without an email address and consent.
+    Kinds already sent for this treatment (under an earlier revision) are not
+    sent again. A moment already past when the plan is made is skipped, except
+    the first one: a late-logged treatment still gets its welcome email now.
+    """
+    patient = plan.treatment.patient
+    if not patient.can_receive_reminders or not plan.is_current:
+        return []
+    visit = [treatment.pk for treatment in visit_treatments(plan.treatment)]
+    already_sent = set(
+        Reminder.objects.filter(
+            plan__treatment_id__in=visit, status=ReminderStatus.SENT
+        ).values_list("kind", flat=True)
+    )
+    content = plan_from_dict(plan.content)
+    rows = []
+    for moment in content.reminders:
+        first = moment.day_number == 0
+        if moment.key in already_sent or (moment.send_at < now and not first):
+            continue
+        due_at = max(moment.send_at, now) if first else moment.send_at
+        rows.append(
+            Reminder(
+                plan=plan,
+                patient=patient,
+                kind=moment.key,
+                label=moment.label,
+                covers=moment.summary_md,
+                day_number=moment.day_number,
+                due_at=due_at,
+                next_attempt_at=due_at,
+                message_id=new_message_id(),
+            )
+        )
+    created = Reminder.objects.bulk_create(rows)
+    reminders_carry_note(plan=plan, note=content.note)
+    return created
+
+
+def reminders_carry_note(*, plan: AftercarePlan, note: str) -> None:
+    """Put the practitioner's note on the plan's next email, unless one already carried it.
+
+    The email shows the note as it is on its row (see templates/emails/), so the
+    emails already sent keep what they said.
+    """
+    waiting = Reminder.objects.filter(plan=plan, status__in=WAITING)
+    visit = [treatment.pk for treatment in visit_treatments(plan.treatment)]
+    already_told = Reminder.objects.filter(
+        plan__treatment_id__in=visit, status=ReminderStatus.SENT, note=note
+    ).exists()
+    nxt = waiting.filter(status=ReminderStatus.PENDING).order_by("due_at", "id").first()
+    waiting.exclude(note="").update(note="")
+    if note and not already_told and nxt is not None:
+        Reminder.objects.filter(pk=nxt.pk).update(note=note)
+
+
+def reminders_cancel_for_plans(plan_ids: Iterable[int], *, reason: str) -> int:
+    return Reminder.objects.filter(plan_id__in=list(plan_ids)).waiting().cancel(reason=reason)
+
+
+@transaction.atomic
+def reminders_stop_for_patient(
+    *,
+    patient: Patient,
+    reason: str,
+    by: AbstractBaseUser | None = None,
+    source: ConsentSource | None = None,
+) -> int:
+    """Stop every future reminder of the patient and withdraw their email consent.
+
+    Rows a worker is sending are cancelled too: clearing their lease token makes
+    the worker's later writes miss them, and the worker checks that it still holds
+    a row right before each message. Only a message already handed to the mail
+    server can still go out.
+    """
+    withdrawn = Patient.objects.filter(pk=patient.pk, email_consent=True).update(
+        email_consent=False, email_consent_at=None
+    )
+    if withdrawn:
+        consent_change_record(
+            patient=patient,
+            given=False,
+            source=source
+            or (
+                ConsentSource.PATIENT_UNSUBSCRIBE
+                if reason == "unsubscribed"
+                else ConsentSource.STAFF_STOP
+            ),
+            at=timezone.now(),
+            by=by,
+        )
+    patient.email_consent = False
+    patient.email_consent_at = None
+    return Reminder.objects.filter(patient=patient).unsent().cancel(reason=reason)
+
+
+def reminders_resume_for_address(*, patient: Patient, now: datetime) -> int:
+    """Put back the reminders still to come that a bounced address stopped.
+
+    Called once staff have corrected the address; those already past stay cancelled
+    (staff were told to call the patient meanwhile).
+    """
+    if not patient.can_receive_reminders:
+        return 0
+    return Reminder.objects.filter(
+        patient=patient,
+        status=ReminderStatus.CANCELLED,
+        cancelled_reason=UNDELIVERABLE,
+        due_at__gt=now,
+        plan__superseded_at__isnull=True,
+    ).update(status=ReminderStatus.PENDING, cancelled_reason="", next_attempt_at=F("due_at"))
+
+
+def reminder_resend(*, reminder: Reminder, now: datetime | None = None) -> bool:
+    """Put a failed reminder back in the queue, due now. False if it was not failed."""
+    updated = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.FAILED).update(
+        status=ReminderStatus.PENDING,
+        next_attempt_at=now or timezone.now(),
+        attempts=0,
+        first_refused_at=None,
+        last_error="",
+    )
+    return updated == 1
+
+
+@transaction.atomic
+def link_reissue(*, patient: Patient, now: datetime) -> Reminder | None:
+    """Revoke the patient's links and email a new one, through the reminder queue.
+
+    None if the patient has no current plan or cannot receive emails.
+    """
+    plan = (
+        AftercarePlan.objects.filter(treatment__patient=patient, superseded_at__isnull=True)
+        .order_by("-treatment__performed_at")
+        .first()
+    )
+    if plan is None or not patient.can_receive_reminders:
+        return None
+    links_revoke(patient_id=patient.pk, now=now)
+    link_issue(plan=plan)
+    reminder = Reminder.objects.create(
+        plan=plan,
+        patient=patient,
+        kind=f"new-link-{uuid.uuid4().hex[:12]}",
+        label="Your new aftercare link",
+        covers="Here is a new link to your aftercare plan. Earlier links no longer work.",
+        day_number=max(plan_from_dict(plan.content).day_number_at(now), 0),
+        due_at=now,
+        next_attempt_at=now,
+        message_id=new_message_id(),
+    )
+    transaction.on_commit(lambda: queue_plan_reminders(plan.pk))
+    return reminder

@@ -1,0 +1,966 @@
+"""Default clinical content for microneedling (collagen induction therapy) aftercare.
+
+`DEFAULT_GUIDANCE` is what the data migration installs on a fresh system: recovery phases,
+guidance items, restrictions, reminder moments and the intensity table. It is only a
+starting point. After installation the clinic's admins own the content and edit it in the
+Django admin; nothing reads this module at run time except that migration (and the tests).
+
+Every entry names, in `fact_ids`, the numbered facts of `shared/CLINICAL_FACTS.md` it rests
+on. The facts come from five articles; the patient-facing wording here is our own, and the
+articles' product advertising (brand names, kits, add-on treatments) is left out on purpose.
+All timings are whole hours after the moment of treatment.
+
+How the articles' disagreements were resolved
+---------------------------------------------
+Where sources give different durations we scale them by treatment intensity and, when in
+doubt, take the more cautious figure (hours light / moderate / intense):
+
+* Makeup (R1): 24 h in two articles, 48-72 h in another. We use 48 / 48 / 72, and suggest
+  mineral, non-comedogenic makeup when it is allowed again.
+* Heavy exercise, sweating, saunas (R2): the sources say "at least 24 h". 24 / 48 / 72, so
+  an intense treatment covers the whole inflammation phase (first 72 h).
+* Retinoids, acids, exfoliants (R3): 48-72 h, "the first week" and "several weeks". We
+  never go below the first week: 168 / 336 / 504 (one, two, three weeks).
+* Vitamin C serums (R4): one article says avoid them for the first week, another
+  recommends vitamin C and E for healing. Reconciled by phase: no topical vitamin C serum
+  until the rebuilding phase is over (168 / 168 / 240), while vitamin C and E from food are
+  encouraged throughout.
+* Fragranced, dyed or alcohol-based products (R5): "during healing", read as until the end
+  of the inflammation phase after a light treatment and the end of the first week
+  otherwise: 72 / 168 / 168.
+* Sun, sunbathing, tanning beds (R6): "at least two weeks"; 336 / 336 / 504, with daily
+  SPF 30+ carrying on for weeks afterwards.
+* Anti-inflammatory painkillers (R7): one week for everyone (168 h); paracetamol instead
+  for discomfort if it suits the patient. No dosing advice is given.
+* Ice on the face, arnica, bromelain (R8): the source gives no duration; we use the same
+  week as for anti-inflammatory painkillers (168 h).
+* Redness (P5, H3, H4): "24-48 h" in some sources, "up to 4 days" in others. The
+  expectation item gives both, and the warning sign (W1) only fires after 72 h of redness
+  that is hot and very inflamed or not settling.
+* Picking or peeling flaking skin (R9) is "always" avoided: an open-ended item from 0 h.
+
+The intensity table (tunable defaults)
+--------------------------------------
+The planner scores a treatment with `IntensityFactor` rows and maps the score to an
+`IntensityLevel`. For depth, passes and area count the highest matching row counts; area
+and device rows add up.
+
+* depth (mm): 0.1 -> 0, 0.5 -> 1, 1.0 -> 2, 1.5 -> 3, 2.0 -> 4 points
+* passes: 1 -> 0, 3 -> 1, 5 -> 2, 8 -> 3 points
+* number of areas treated: 3 -> 1, 5 -> 2 points
+* area: body -> 1, decolletage -> 1 point (larger surfaces)
+* device: rf -> 2 points (radiofrequency microneedling adds heat)
+* levels: Light from score 0 (24 h downtime), Moderate from 2 (48 h), Intense from 4
+  (72 h), matching the usual 1-3 days of social downtime (P8).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from aftercare.planner.inputs import (
+    DELICATE_AREAS,
+    Conditions,
+    Guidance,
+    GuidanceItem,
+    IntensityFactor,
+    IntensityLevel,
+    Phase,
+    ReminderMoment,
+    Restriction,
+)
+
+DAY = 24
+WEEK = 7 * DAY
+
+# ---------------------------------------------------------------------------
+# Recovery phases
+# ---------------------------------------------------------------------------
+
+PHASES: tuple[Phase, ...] = (
+    Phase(
+        key="inflammation",
+        name="Settling down",
+        summary_md=(
+            "For the first three days your skin is busy starting its repair. Redness, warmth "
+            "and a little swelling are normal signs that healing is under way."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=3 * DAY,
+        fact_ids=("P1", "P5"),
+    ),
+    Phase(
+        key="proliferation",
+        name="Rebuilding",
+        summary_md=(
+            "From about day 4 to day 7 your skin is making fresh collagen underneath. Some "
+            "light flaking or peeling on the surface is common and nothing to worry about."
+        ),
+        starts_after_hours=3 * DAY,
+        ends_after_hours=WEEK,
+        fact_ids=("P2",),
+    ),
+    Phase(
+        key="remodelling",
+        name="Strengthening",
+        summary_md=(
+            "Over the following weeks and months the new collagen slowly firms up and settles, "
+            "so texture and tone can keep improving. Looking after your skin still counts "
+            "during this time."
+        ),
+        starts_after_hours=WEEK,
+        ends_after_hours=None,
+        fact_ids=("P3",),
+    ),
+)
+
+# ---------------------------------------------------------------------------
+# Guidance items
+# ---------------------------------------------------------------------------
+
+_FIRST_DAYS: tuple[GuidanceItem, ...] = (
+    GuidanceItem(
+        key="first-hours-warm-flushed",
+        kind="expect",
+        title="Warm, pink and a little puffy",
+        body_md=(
+            "Straight after treatment your skin will probably feel warm and look flushed, a "
+            "bit like a light sunburn. Slight swelling or tiny dots of blood can appear and "
+            "usually clear within a few hours."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=12,
+        fact_ids=("H1",),
+        order=10,
+    ),
+    GuidanceItem(
+        key="hands-off",
+        kind="avoid",
+        title="Touching your face",
+        body_md=(
+            "The needles leave tiny openings that are still healing, so try not to touch your "
+            "face. Fewer fingers on your skin means fewer germs getting in."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=3 * DAY,
+        fact_ids=("H1",),
+        order=20,
+    ),
+    GuidanceItem(
+        key="clean-pillowcase",
+        kind="do",
+        title="Sleep on a fresh pillowcase",
+        body_md=(
+            "Put a freshly washed pillowcase on your pillow for the first few nights. Your "
+            "face rests on it for hours, so a clean one is kinder to healing skin."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=3 * DAY,
+        fact_ids=("H5",),
+        order=30,
+    ),
+    GuidanceItem(
+        key="morning-after",
+        kind="expect",
+        title="It may look redder when you wake up",
+        body_md=(
+            "It's quite normal for your skin to look redder or puffier on the first morning. "
+            "It's simply part of healing, and it may feel sore to the touch for now."
+        ),
+        starts_after_hours=12,
+        ends_after_hours=DAY,
+        fact_ids=("H2",),
+        order=40,
+    ),
+    GuidanceItem(
+        key="gentle-washing",
+        kind="do",
+        title="Wash gently with lukewarm water",
+        body_md=(
+            "Leave out your usual face wash for now. Use lukewarm water and a mild cleanser "
+            "without fragrance, then **pat** dry using a fresh, soft towel — no rubbing."
+        ),
+        starts_after_hours=12,
+        ends_after_hours=2 * DAY,
+        fact_ids=("H2",),
+        order=50,
+    ),
+    GuidanceItem(
+        key="day-two-tight-sensitive",
+        kind="expect",
+        title="Redness fading, skin feeling tight",
+        body_md=(
+            "On the second day the redness usually starts to fade. Your skin may still feel "
+            "tight and a little sensitive."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=2 * DAY,
+        fact_ids=("H3",),
+        order=60,
+    ),
+    GuidanceItem(
+        key="moisturise-and-protect",
+        kind="do",
+        title="Keep your skin moist and protected",
+        body_md=(
+            "Moisturise gently and often so your skin doesn't dry out. Before you go out, put "
+            "on a broad-spectrum SPF 30 or higher — even on a cloudy day or if you'll mostly "
+            "be indoors."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=2 * DAY,
+        fact_ids=("H3",),
+        order=70,
+    ),
+    GuidanceItem(
+        key="day-three-calmer",
+        kind="expect",
+        title="Calmer skin by day three",
+        body_md=(
+            "By the third day most of the redness has usually gone and any swelling is small. "
+            "The repair work below the surface isn't finished, so keep being gentle."
+        ),
+        starts_after_hours=2 * DAY,
+        ends_after_hours=3 * DAY,
+        fact_ids=("H4",),
+        order=80,
+    ),
+    GuidanceItem(
+        key="back-to-gentle-wash",
+        kind="do",
+        title="Back to a mild face wash",
+        body_md=(
+            "Now you can return to washing with a gentle face wash. For dry or flaky spots, a "
+            "plain serum with hyaluronic acid can help — but keep strong active ingredients on "
+            "hold."
+        ),
+        starts_after_hours=2 * DAY,
+        ends_after_hours=3 * DAY,
+        fact_ids=("H4",),
+        order=90,
+    ),
+)
+
+_TIMELINE: tuple[GuidanceItem, ...] = (
+    GuidanceItem(
+        key="timeline-day-1",
+        kind="expect",
+        title="Day 1: the peak",
+        body_md=(
+            "The first day is usually when redness, swelling and sensitivity are at their "
+            "strongest. It gets easier from here."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=DAY,
+        fact_ids=("P4",),
+        order=110,
+    ),
+    GuidanceItem(
+        key="timeline-days-2-3",
+        kind="expect",
+        title="Days 2 to 3: dry and tight",
+        body_md=(
+            "The redness starts to fade, while your skin may feel dry and tight. Regular, "
+            "gentle moisturising helps."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=3 * DAY,
+        fact_ids=("P4",),
+        order=120,
+    ),
+    GuidanceItem(
+        key="timeline-days-4-5",
+        kind="expect",
+        title="Days 4 to 5: some flaking",
+        body_md=(
+            "Light peeling or flaking may begin as fresh skin comes through. It's a normal "
+            "part of renewal."
+        ),
+        starts_after_hours=3 * DAY,
+        ends_after_hours=5 * DAY,
+        fact_ids=("P4", "P2"),
+        order=130,
+    ),
+    GuidanceItem(
+        key="timeline-days-6-7",
+        kind="expect",
+        title="Days 6 to 7: mostly back to normal",
+        body_md=(
+            "By now most of the visible signs of treatment have usually settled and your skin "
+            "often looks fresher."
+        ),
+        starts_after_hours=5 * DAY,
+        ends_after_hours=WEEK,
+        fact_ids=("P4",),
+        order=140,
+    ),
+    GuidanceItem(
+        key="timeline-week-2",
+        kind="expect",
+        title="Week 2: smoother texture",
+        body_md=(
+            "During the second week many people notice their skin feeling smoother. The "
+            "collagen work carries on quietly underneath."
+        ),
+        starts_after_hours=WEEK,
+        ends_after_hours=2 * WEEK,
+        fact_ids=("P4", "P3"),
+        order=150,
+    ),
+    GuidanceItem(
+        key="how-long-redness-lasts",
+        kind="expect",
+        title="How long redness lasts",
+        body_md=(
+            "Redness usually settles within 24 to 48 hours. For some people a mild pinkness "
+            "hangs on for up to four days, which is still normal."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=4 * DAY,
+        fact_ids=("P5",),
+        order=160,
+    ),
+    GuidanceItem(
+        key="late-swelling-bruising",
+        kind="expect",
+        title="Swelling or bruising can show up later",
+        body_md=(
+            "A day or two after treatment you might notice a bit more swelling, and sometimes "
+            "a small bruise. These normally fade on their own within a few days."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=5 * DAY,
+        fact_ids=("P6",),
+        order=170,
+    ),
+    GuidanceItem(
+        key="social-downtime",
+        kind="expect",
+        title="Planning around it",
+        body_md=(
+            "Most people look a little red, dry or rough for one to three days. You may want "
+            "to keep your diary light for that time."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=3 * DAY,
+        fact_ids=("P8",),
+        order=180,
+    ),
+    GuidanceItem(
+        key="results-take-time",
+        kind="expect",
+        title="Changes build up slowly",
+        body_md=(
+            "Collagen takes time to form, so changes tend to become easier to see after about "
+            "4 to 6 weeks. Many people have a course of 3 to 6 sessions, a few weeks apart; "
+            "your clinic will advise what suits you."
+        ),
+        starts_after_hours=WEEK,
+        ends_after_hours=None,
+        fact_ids=("P7", "P3"),
+        order=190,
+    ),
+    GuidanceItem(
+        key="concern-treated",
+        kind="expect",
+        title="Your recovery is your own",
+        body_md=(
+            "How your skin recovers also depends on what was treated, so your timeline may "
+            "not match someone else's. Your clinic can tell you what to expect for your skin."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        fact_ids=("F8",),
+        order=200,
+    ),
+)
+
+_CARE: tuple[GuidanceItem, ...] = (
+    GuidanceItem(
+        key="no-picking",
+        kind="avoid",
+        title="Picking or peeling flakes",
+        body_md=(
+            "However tempting, never pick at or pull off flaking skin. Let it come away by "
+            "itself so the new skin underneath isn't damaged."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("R9",),
+        order=300,
+    ),
+    GuidanceItem(
+        key="no-fragrance-dyes-alcohol",
+        kind="avoid",
+        title="Perfumed, coloured or alcohol-based products",
+        body_md=(
+            "While your skin heals, skip anything with added fragrance, dyes or alcohol. "
+            "These can sting and irritate skin that is still repairing."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        fact_ids=("R5",),
+        order=310,
+    ),
+    GuidanceItem(
+        key="gentle-cleanser",
+        kind="product",
+        title="A gentle cleanser",
+        body_md=(
+            "Choose a mild, non-foaming cleanser without fragrance. Ingredients such as "
+            "glycerin or ceramides clean without stripping your skin's natural oils."
+        ),
+        starts_after_hours=12,
+        ends_after_hours=2 * WEEK,
+        fact_ids=("C1",),
+        order=320,
+    ),
+    GuidanceItem(
+        key="hydrating-serum",
+        kind="product",
+        title="Hydration boosters",
+        body_md=(
+            "A serum with hyaluronic acid helps your skin hold on to moisture. Products with "
+            "peptides can also support healing skin."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=2 * WEEK,
+        fact_ids=("C2",),
+        order=330,
+    ),
+    GuidanceItem(
+        key="soothing-ingredients",
+        kind="product",
+        title="Soothing ingredients",
+        body_md=(
+            "Gels or lotions with calming ingredients such as aloe vera, chamomile or oat "
+            "extract can ease redness and discomfort."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        fact_ids=("C2",),
+        order=340,
+    ),
+    GuidanceItem(
+        key="barrier-cream",
+        kind="product",
+        title="A barrier-friendly cream",
+        body_md=(
+            "Creams with ceramides, fatty acids and cholesterol help rebuild your skin's "
+            "protective layer while it recovers."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=2 * WEEK,
+        fact_ids=("C2",),
+        order=350,
+    ),
+    GuidanceItem(
+        key="eat-drink-sleep",
+        kind="do",
+        title="Help from the inside",
+        body_md=(
+            "Drink plenty of water and get good sleep. Meals with enough protein, plus foods "
+            "rich in vitamin C and zinc, help support your skin's repair."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=2 * WEEK,
+        fact_ids=("C3",),
+        order=360,
+    ),
+    GuidanceItem(
+        key="daily-spf",
+        kind="do",
+        title="Sunscreen every morning",
+        body_md=(
+            "Put on a broad-spectrum SPF 30 or higher every morning, whatever the weather, "
+            "and top it up when you're outdoors. Healing skin marks easily in the sun."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("C4", "R6"),
+        order=370,
+    ),
+    GuidanceItem(
+        key="hat-and-shade",
+        kind="do",
+        title="Hat and shade",
+        body_md=(
+            "When you're outside, a wide-brimmed hat and a shady spot add protection on top "
+            "of your sunscreen."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("C4",),
+        order=380,
+    ),
+    GuidanceItem(
+        key="reintroduce-products",
+        kind="do",
+        title="Bring back your usual products slowly",
+        body_md=(
+            "From day 3 you can start adding your normal products back, one at a time, and "
+            "watch how your skin reacts. Anything still on your 'avoid for now' list, such as "
+            "retinol, acids or vitamin C serums, waits until its own date."
+        ),
+        starts_after_hours=3 * DAY,
+        ends_after_hours=3 * WEEK,
+        fact_ids=("C5",),
+        order=390,
+    ),
+    GuidanceItem(
+        key="long-term-care",
+        kind="do",
+        title="Looking after your skin long term",
+        body_md=(
+            "Keep your skin well hydrated and keep up the daily sunscreen. Taking a photo "
+            "every few weeks in the same light is a simple way to follow your progress, and "
+            "your clinic can plan any follow-up sessions with you."
+        ),
+        starts_after_hours=2 * WEEK,
+        ends_after_hours=None,
+        fact_ids=("C6",),
+        order=400,
+    ),
+    GuidanceItem(
+        key="breakouts-general",
+        kind="expect",
+        title="A few spots can appear",
+        body_md=(
+            "Some people get a few spots while their skin heals. They usually clear more "
+            "quickly than everyday acne — try not to squeeze them."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=2 * WEEK,
+        fact_ids=("W5",),
+        order=410,
+    ),
+)
+
+_PERSONAL: tuple[GuidanceItem, ...] = (
+    GuidanceItem(
+        key="deeper-treatment",
+        kind="expect",
+        title="A deeper treatment needs more time",
+        body_md=(
+            "Because your treatment went deeper, expect more redness and swelling, and "
+            "possibly some bruising. Give yourself a few extra days to recover."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        conditions=Conditions(min_depth_mm=Decimal("1.5")),
+        fact_ids=("F1",),
+        order=500,
+    ),
+    GuidanceItem(
+        key="more-passes",
+        kind="expect",
+        title="More passes, more recovery time",
+        body_md=(
+            "Your skin was treated with several passes, so it may take a little longer than "
+            "usual to settle. That's expected — be patient with it."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        conditions=Conditions(min_passes=5),
+        fact_ids=("F2",),
+        order=510,
+    ),
+    GuidanceItem(
+        key="delicate-areas-swelling",
+        kind="expect",
+        title="Delicate areas swell more",
+        body_md=(
+            "Delicate areas, such as around the eyes and the forehead, tend to swell more, and "
+            "you may look puffier around the eyes in the morning. A little "
+            "bruising there is also common and fades over a few days."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=5 * DAY,
+        conditions=Conditions(areas=DELICATE_AREAS),
+        fact_ids=("F3", "P6", "H2"),
+        order=520,
+    ),
+    GuidanceItem(
+        key="delicate-areas-care",
+        kind="do",
+        title="Be extra gentle around delicate areas",
+        body_md=(
+            "Pat rather than rub, and keep your fingers away from these areas. Please don't "
+            "put ice on swelling or bruising; if a bruise doesn't fade, contact your clinic."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        conditions=Conditions(areas=DELICATE_AREAS),
+        fact_ids=("F3", "R8", "W4"),
+        order=530,
+    ),
+    GuidanceItem(
+        key="darker-skin-sun",
+        kind="do",
+        title="Sun protection matters even more for you",
+        body_md=(
+            "With your skin type, healing skin is **more likely to develop dark patches** "
+            "after sun exposure. Use SPF 30 or higher every single day, reapply outdoors, and "
+            "stay in the shade with a wide-brimmed hat for the whole recovery."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        conditions=Conditions(skin_types=frozenset({4, 5, 6})),
+        fact_ids=("F4", "C4", "R6"),
+        order=540,
+    ),
+    GuidanceItem(
+        key="age-slower-settling",
+        kind="expect",
+        title="Allow a little extra time",
+        body_md=(
+            "Younger skin tends to bounce back faster, so yours may need a little longer to "
+            "settle. That is normal and nothing to worry about."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=2 * WEEK,
+        conditions=Conditions(min_age=50),
+        fact_ids=("F5",),
+        order=550,
+    ),
+    GuidanceItem(
+        key="slow-healing-history",
+        kind="expect",
+        title="Healing may take longer",
+        body_md=(
+            "Some health conditions mean skin needs more time to heal. Give yourself extra "
+            "time, and keep your clinic up to date on how your skin is doing."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=2 * WEEK,
+        conditions=Conditions(history=frozenset({"slow_healing"})),
+        fact_ids=("F6",),
+        order=560,
+    ),
+    GuidanceItem(
+        key="summer-skincare",
+        kind="product",
+        title="Summer: keep it light",
+        body_md=(
+            "In the warmer months a lighter, oil-free moisturiser is the better fit. "
+            "Be extra careful with the sun: sunscreen every morning, reapplied outdoors."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=None,
+        conditions=Conditions(seasons=frozenset({"summer"})),
+        fact_ids=("F7", "C6", "C4"),
+        order=570,
+    ),
+    GuidanceItem(
+        key="winter-skincare",
+        kind="product",
+        title="Winter: a richer moisturiser",
+        body_md=(
+            "In the colder months a richer moisturiser can help keep your skin comfortable "
+            "while it heals and afterwards."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=None,
+        conditions=Conditions(seasons=frozenset({"winter"})),
+        fact_ids=("F7", "C6"),
+        order=580,
+    ),
+    GuidanceItem(
+        key="breakout-prone",
+        kind="avoid",
+        title="Squeezing spots",
+        body_md=(
+            "As your skin tends to break out, a few spots after treatment are possible; they "
+            "usually clear faster than ordinary acne. Don't squeeze them, and contact your "
+            "clinic if they spread or become painful."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=2 * WEEK,
+        conditions=Conditions(history=frozenset({"breakout_prone"})),
+        fact_ids=("W5",),
+        order=590,
+    ),
+)
+
+_WARNINGS: tuple[GuidanceItem, ...] = (
+    GuidanceItem(
+        key="warning-lasting-inflammation",
+        kind="warning",
+        title="Redness or swelling that isn't settling",
+        body_md=(
+            "If redness or swelling is still there after 3 days, or your skin feels hot and "
+            "very inflamed, **contact your clinic**."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("W1",),
+        order=900,
+    ),
+    GuidanceItem(
+        key="warning-infection",
+        kind="warning",
+        title="Signs of infection",
+        body_md=(
+            "Pus, severe pain or other signs of infection need checking. "
+            "**Contact your clinic** straight away."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("W2",),
+        order=910,
+    ),
+    GuidanceItem(
+        key="warning-allergic-reaction",
+        kind="warning",
+        title="Signs of an allergic reaction",
+        body_md=(
+            "A rash, itching, hives or swelling that spreads beyond the treated area can "
+            "point to an allergic reaction. **Contact your clinic** straight away."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("W3",),
+        order=920,
+    ),
+    GuidanceItem(
+        key="warning-bruising",
+        kind="warning",
+        title="Bruising that doesn't fade",
+        body_md=(
+            "Small bruises normally fade within days. If a bruise looks unusual or isn't "
+            "fading, **contact your clinic**."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("W4",),
+        order=930,
+    ),
+)
+
+ITEMS: tuple[GuidanceItem, ...] = _FIRST_DAYS + _TIMELINE + _CARE + _PERSONAL + _WARNINGS
+
+# ---------------------------------------------------------------------------
+# Restrictions (hours light / moderate / intense)
+# ---------------------------------------------------------------------------
+
+RESTRICTIONS: tuple[Restriction, ...] = (
+    Restriction(
+        key="makeup",
+        label="Makeup",
+        body_md=(
+            "Makeup can irritate freshly treated skin, so leave it off for now. When you "
+            "start again, a mineral, non-comedogenic makeup is the gentlest choice."
+        ),
+        hours_light=48,
+        hours_moderate=48,
+        hours_intense=72,
+        fact_ids=("R1",),
+        order=10,
+    ),
+    Restriction(
+        key="exercise",
+        label="Heavy exercise, sweating and saunas",
+        body_md=(
+            "Hard workouts, heavy sweating and saunas can add to the inflammation and irritate "
+            "your skin. Take it easy and rest instead."
+        ),
+        hours_light=24,
+        hours_moderate=48,
+        hours_intense=72,
+        fact_ids=("R2",),
+        order=20,
+    ),
+    Restriction(
+        key="sun",
+        label="Sunbathing and tanning beds",
+        body_md=(
+            "Keep out of direct sun and away from sunbeds: healing skin is more sensitive to UV "
+            "and can develop dark marks. Even after this date, keep using SPF 30 or higher "
+            "every day for weeks."
+        ),
+        hours_light=2 * WEEK,
+        hours_moderate=2 * WEEK,
+        hours_intense=3 * WEEK,
+        fact_ids=("R6", "C4"),
+        order=30,
+    ),
+    Restriction(
+        key="actives",
+        label="Retinol, acids and exfoliants",
+        body_md=(
+            "Retinoids or retinol, AHAs, BHAs, glycolic acid and scrubs or other exfoliants "
+            "are too strong for healing skin. Stick to gentle, hydrating products until then."
+        ),
+        hours_light=WEEK,
+        hours_moderate=2 * WEEK,
+        hours_intense=3 * WEEK,
+        fact_ids=("R3",),
+        order=40,
+    ),
+    Restriction(
+        key="vitamin_c",
+        label="Vitamin C serums",
+        body_md=(
+            "Vitamin C serums can sting and irritate skin while it rebuilds. In the meantime, "
+            "foods rich in vitamins C and E are a good way to support healing."
+        ),
+        hours_light=WEEK,
+        hours_moderate=WEEK,
+        hours_intense=10 * DAY,
+        fact_ids=("R4", "C3"),
+        order=50,
+    ),
+    Restriction(
+        key="fragrance_alcohol",
+        label="Fragranced, dyed or alcohol-based products",
+        body_md=(
+            "Added fragrance, dyes and alcohol can irritate healing skin. Use simple, "
+            "fragrance-free products instead."
+        ),
+        hours_light=3 * DAY,
+        hours_moderate=WEEK,
+        hours_intense=WEEK,
+        fact_ids=("R5",),
+        order=60,
+    ),
+    Restriction(
+        key="anti_inflammatories",
+        label="Anti-inflammatory painkillers",
+        body_md=(
+            "Leave anti-inflammatory painkillers aside for now: the early redness and swelling "
+            "are part of how your skin starts healing. For discomfort, paracetamol is an "
+            "alternative if it suits you; ask your pharmacist or doctor if unsure."
+        ),
+        hours_light=WEEK,
+        hours_moderate=WEEK,
+        hours_intense=WEEK,
+        fact_ids=("R7", "P1"),
+        order=70,
+    ),
+    Restriction(
+        key="ice_arnica_bromelain",
+        label="Ice, arnica and bromelain",
+        body_md=(
+            "Don't put ice on your face, and leave out arnica and bromelain for now. The "
+            "early redness and swelling are part of healing, so let them settle by themselves."
+        ),
+        hours_light=WEEK,
+        hours_moderate=WEEK,
+        hours_intense=WEEK,
+        fact_ids=("R8", "P1"),
+        order=80,
+    ),
+)
+
+# ---------------------------------------------------------------------------
+# Reminder moments (the email subject line is built elsewhere)
+# ---------------------------------------------------------------------------
+
+REMINDERS: tuple[ReminderMoment, ...] = (
+    ReminderMoment(
+        key="day-0",
+        label="Your aftercare starts now",
+        summary_md=(
+            "What to expect in the first hours, what to leave out for a while, and a few "
+            "simple habits for tonight."
+        ),
+        offset_days=0,
+        fact_ids=("H1", "H5", "R1", "R2"),
+    ),
+    ReminderMoment(
+        key="day-1",
+        label="The morning after",
+        summary_md="How to wash your face gently today, and why things may look a bit redder.",
+        offset_days=1,
+        fact_ids=("H2", "P4"),
+    ),
+    ReminderMoment(
+        key="day-2-check",
+        label="Checking in on day 2",
+        summary_md=(
+            "An extra check-in after a more intensive treatment: what is normal on day 2 and "
+            "how to stay comfortable."
+        ),
+        offset_days=2,
+        min_intensity=3,
+        fact_ids=("P6", "F1", "P8"),
+    ),
+    ReminderMoment(
+        key="day-3",
+        label="Three days in",
+        summary_md=(
+            "The first three days are behind you. A quick look at how your skin should be "
+            "doing now, and when to get in touch."
+        ),
+        offset_days=3,
+        fact_ids=("W1", "H4", "C5"),
+    ),
+    ReminderMoment(
+        key="day-6",
+        label="The rebuilding days",
+        summary_md="Why your skin may flake this week, and how to let it do its thing.",
+        offset_days=6,
+        fact_ids=("P2", "P4", "R9"),
+    ),
+    ReminderMoment(
+        key="day-14",
+        label="Two weeks on",
+        summary_md=(
+            "Some of the things on hold may be allowed again, plus why sunscreen stays part of "
+            "your routine."
+        ),
+        offset_days=14,
+        fact_ids=("R6", "C4", "P4"),
+    ),
+    ReminderMoment(
+        key="rebooking",
+        label="Time to think about your next session",
+        summary_md=("When changes tend to show, and how a course of sessions is usually spaced."),
+        offset_days=28,
+        fact_ids=("P7", "P3"),
+    ),
+    ReminderMoment(
+        key="long-term",
+        label="Looking after your skin long term",
+        summary_md="Simple habits for the months ahead, and an easy way to track your progress.",
+        offset_days=90,
+        fact_ids=("C6", "P3"),
+    ),
+)
+
+# ---------------------------------------------------------------------------
+# Intensity table (tunable defaults, see the module docstring)
+# ---------------------------------------------------------------------------
+
+INTENSITY_FACTORS: tuple[IntensityFactor, ...] = (
+    IntensityFactor(factor="depth", threshold=Decimal("0.1"), points=0),
+    IntensityFactor(factor="depth", threshold=Decimal("0.5"), points=1),
+    IntensityFactor(factor="depth", threshold=Decimal("1.0"), points=2),
+    IntensityFactor(factor="depth", threshold=Decimal("1.5"), points=3),
+    IntensityFactor(factor="depth", threshold=Decimal("2.0"), points=4),
+    IntensityFactor(factor="passes", threshold=Decimal(1), points=0),
+    IntensityFactor(factor="passes", threshold=Decimal(3), points=1),
+    IntensityFactor(factor="passes", threshold=Decimal(5), points=2),
+    IntensityFactor(factor="passes", threshold=Decimal(8), points=3),
+    IntensityFactor(factor="area_count", threshold=Decimal(3), points=1),
+    IntensityFactor(factor="area_count", threshold=Decimal(5), points=2),
+    IntensityFactor(factor="area", value="body", points=1),
+    IntensityFactor(factor="area", value="decolletage", points=1),
+    # Radiofrequency microneedling adds heat on top of the needling.
+    IntensityFactor(factor="device", value="rf", points=2),
+)
+
+INTENSITY_LEVELS: tuple[IntensityLevel, ...] = (
+    IntensityLevel(rank=1, label="Light", min_score=0, downtime_hours=DAY),
+    IntensityLevel(rank=2, label="Moderate", min_score=2, downtime_hours=2 * DAY),
+    IntensityLevel(rank=3, label="Intense", min_score=4, downtime_hours=3 * DAY),
+)
+
+DEFAULT_GUIDANCE: Guidance = Guidance(
+    phases=PHASES,
+    items=ITEMS,
+    restrictions=RESTRICTIONS,
+    reminders=REMINDERS,
+    intensity_factors=INTENSITY_FACTORS,
+    intensity_levels=INTENSITY_LEVELS,
+)

@@ -1,0 +1,72 @@
+"""What staff Today lists: the day's work for one clinic."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from django.db.models import Max, QuerySet
+
+from aftercare.models import ConcernReport, Reminder, ReminderStatus
+from clinic.models import Clinic
+from patients.models import Patient, Treatment
+
+EARLY_RECOVERY = timedelta(hours=72)
+UPCOMING = timedelta(hours=24)
+LIMIT = 50
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    open_reports: list[ConcernReport]
+    todays_treatments: list[Treatment]
+    early_recovery: list[Patient]
+    # The email provider reported their address bounced or complained: call them.
+    undeliverable_addresses: list[Patient]
+    failed_emails: list[Reminder]
+    upcoming_reminders: list[Reminder]
+    upcoming_count: int
+
+
+def _reminders(clinic: Clinic) -> QuerySet[Reminder]:
+    return Reminder.objects.filter(
+        patient__clinic=clinic, patient__erased_at__isnull=True
+    ).select_related("patient")
+
+
+def dashboard_for(*, clinic: Clinic, now: datetime) -> Dashboard:
+    local_now = now.astimezone(ZoneInfo(clinic.timezone))
+    day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+    treatments = Treatment.objects.filter(clinic=clinic).select_related("patient", "practitioner")
+    upcoming = _reminders(clinic).filter(
+        status=ReminderStatus.PENDING, next_attempt_at__gte=now, next_attempt_at__lt=now + UPCOMING
+    )
+    return Dashboard(
+        open_reports=list(
+            ConcernReport.objects.filter(clinic=clinic, handled_at__isnull=True)
+            .select_related("patient")
+            .order_by("-is_red_flag", "-created_at")[:LIMIT]
+        ),
+        todays_treatments=list(
+            treatments.filter(
+                performed_at__gte=day_start, performed_at__lt=day_start + timedelta(days=1)
+            ).order_by("performed_at")[:LIMIT]
+        ),
+        early_recovery=list(
+            Patient.objects.filter(clinic=clinic, erased_at__isnull=True)
+            .annotate(last_treated_at=Max("treatments__performed_at"))
+            .filter(last_treated_at__gte=now - EARLY_RECOVERY, last_treated_at__lte=now)
+            .order_by("last_treated_at")[:LIMIT]
+        ),
+        undeliverable_addresses=list(
+            Patient.objects.filter(
+                clinic=clinic, erased_at__isnull=True, email_undeliverable_at__isnull=False
+            ).order_by("-email_undeliverable_at")[:LIMIT]
+        ),
+        failed_emails=list(
+            _reminders(clinic).filter(status=ReminderStatus.FAILED).order_by("-due_at")[:LIMIT]
+        ),
+        upcoming_reminders=list(upcoming.order_by("next_attempt_at")[:LIMIT]),
+        upcoming_count=upcoming.count(),
+    )

@@ -1,0 +1,182 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from aftercare.concerns import services as concerns
+from aftercare.concerns.forms import HandleConcernForm
+from aftercare.delivery import reminders
+from aftercare.models import AftercarePlan, ConcernReport, Reminder, SentMessage
+from aftercare.planner.planning import plan_from_dict
+from aftercare.plans.display import plan_context
+from aftercare.plans.services import plan_create
+from aftercare.plans.today import EARLY_RECOVERY, dashboard_for
+from aftercare.portal.links import links_revoke
+from clinic.access import staff_required
+from patients.models import Patient, Treatment
+
+
+def _get_treatment(request: HttpRequest, pk: int) -> Treatment:
+    return get_object_or_404(
+        Treatment.objects.select_related("patient", "clinic"),
+        pk=pk,
+        clinic=request.membership.clinic,
+        patient__erased_at__isnull=True,
+    )
+
+
+@staff_required(perms=["aftercare.add_aftercareplan"])
+@require_POST
+def plan_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+    treatment = _get_treatment(request, pk)
+    # Dropping a practitioner's adjustments is itself a clinical change.
+    drop = bool(request.POST.get("drop_adjustments")) and request.user.has_perm(
+        "aftercare.add_planadjustment"
+    )
+    plan = plan_create(treatment=treatment, created_by=request.user, drop_adjustments=drop)
+    kept = "the changes made for this patient dropped" if drop else "changes for this patient kept"
+    messages.success(
+        request,
+        f"Plan regenerated from the current guidance (revision {plan.revision}, {kept}).",
+    )
+    return redirect("patients:treatment_detail", pk=treatment.pk)
+
+
+@staff_required(perms=["aftercare.view_aftercareplan"])
+def plan_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+    """The one-page instruction sheet staff print and hand to the patient."""
+    plan = get_object_or_404(
+        AftercarePlan.objects.select_related("treatment__patient", "treatment__clinic"),
+        pk=pk,
+        treatment__clinic=request.membership.clinic,
+    )
+    context = {
+        "stored_plan": plan,
+        "clinic": plan.treatment.clinic,
+        "patient": plan.treatment.patient,
+    }
+    context.update(plan_context(plan_from_dict(plan.content)))
+    return render(request, "aftercare/plan_sheet.html", context)
+
+
+@staff_required(perms=["aftercare.change_reminder"])
+@require_POST
+def reminder_resend(request: HttpRequest, pk: int) -> HttpResponse:
+    reminder = get_object_or_404(Reminder, pk=pk, patient__clinic=request.membership.clinic)
+    if reminders.reminder_resend(reminder=reminder):
+        messages.success(request, f"“{reminder.label}” will be sent again within a minute.")
+    else:
+        messages.error(request, "Only a failed reminder can be sent again.")
+    return redirect("patients:detail", pk=reminder.patient_id)
+
+
+@staff_required(perms=["aftercare.change_reminder"])
+@require_POST
+def patient_reminders_stop(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    stopped = reminders.reminders_stop_for_patient(
+        patient=patient, reason="stopped by staff", by=request.user
+    )
+    messages.success(
+        request,
+        f"Reminders stopped ({stopped} cancelled). The patient's email consent is withdrawn; "
+        "edit their details to turn reminders back on.",
+    )
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@staff_required(perms=["aftercare.view_sentmessage"])
+def sent_message_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    sent = get_object_or_404(
+        SentMessage.objects.select_related("reminder__patient"),
+        pk=pk,
+        reminder__patient__clinic=request.membership.clinic,
+    )
+    return render(request, "aftercare/sent_message.html", {"sent": sent})
+
+
+def _get_concern(request: HttpRequest, pk: int) -> ConcernReport:
+    return get_object_or_404(
+        ConcernReport.objects.select_related("patient", "handled_by"),
+        pk=pk,
+        clinic=request.membership.clinic,
+    )
+
+
+@staff_required(perms=["aftercare.view_concernreport"])
+def concern_list(request: HttpRequest) -> HttpResponse:
+    reports = ConcernReport.objects.filter(clinic=request.membership.clinic).select_related(
+        "patient"
+    )
+    context = {
+        "open_reports": reports.filter(handled_at__isnull=True),
+        "handled_reports": reports.filter(handled_at__isnull=False).order_by("-handled_at")[:20],
+    }
+    return render(request, "aftercare/concern_list.html", context)
+
+
+@staff_required(perms=["aftercare.change_concernreport"])
+@require_http_methods(["GET", "POST"])
+def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_concern(request, pk)
+    form = HandleConcernForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if concerns.concern_mark_handled(
+            report=report, user=request.user, note=form.cleaned_data["note"], now=timezone.now()
+        ):
+            messages.success(request, "Report marked as handled.")
+        else:
+            messages.info(request, "Someone had already marked this report as handled.")
+        return redirect("aftercare:concern_list")
+    return render(request, "aftercare/concern_detail.html", {"report": report, "form": form})
+
+
+@staff_required(perms=["aftercare.view_concernreport"])
+def concern_photo(request: HttpRequest, pk: int) -> HttpResponse:
+    report = _get_concern(request, pk)
+    if not report.photo:
+        raise Http404("No photo")
+    response = FileResponse(report.photo.open("rb"), content_type="image/jpeg")
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@staff_required(perms=["aftercare.change_patientlink"])
+@require_POST
+def patient_links_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    revoked = links_revoke(patient_id=patient.pk, now=timezone.now())
+    messages.success(
+        request, f"{revoked} link(s) revoked: they now show a 'link does not work' page."
+    )
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@staff_required(perms=["aftercare.change_patientlink"])
+@require_POST
+def patient_link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    if reminders.link_reissue(patient=patient, now=timezone.now()) is None:
+        messages.error(
+            request,
+            "No new link was sent: the patient needs a current plan, an email address and "
+            "their agreement to emails.",
+        )
+    else:
+        messages.success(request, "Earlier links revoked; a new link is on its way by email.")
+    return redirect("patients:detail", pk=patient.pk)
+
+
+@staff_required(perms=["patients.view_patient"])
+def today(request: HttpRequest) -> HttpResponse:
+    """Staff Today, the page after login: the day's work for the user's clinic."""
+    now = timezone.now()
+    board = dashboard_for(clinic=request.membership.clinic, now=now)
+    return render(
+        request,
+        "aftercare/today.html",
+        {"board": board, "now": now, "early_hours": int(EARLY_RECOVERY.total_seconds() // 3600)},
+    )

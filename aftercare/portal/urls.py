@@ -1,0 +1,26 @@
+from django.urls import path
+
+from aftercare.portal import views as patient_views
+
+app_name = "patient"
+
+urlpatterns = [
+    path("<slug:clinic_slug>/today/", patient_views.today, name="today"),
+    path("<slug:clinic_slug>/timeline/", patient_views.timeline, name="timeline"),
+    path("<slug:clinic_slug>/warning-signs/", patient_views.warning_signs, name="warning_signs"),
+    path("<slug:clinic_slug>/report/", patient_views.report, name="report"),
+    path("<slug:clinic_slug>/aftercare.ics", patient_views.calendar_file, name="calendar"),
+    path("<slug:clinic_slug>/unsubscribe/", patient_views.unsubscribe, name="unsubscribe"),
+    path(
+        "<slug:clinic_slug>/unsubscribe/<str:token>/",
+        patient_views.list_unsubscribe,
+        name="list_unsubscribe",
+    ),
+    path("<slug:clinic_slug>/<str:token>/", patient_views.open_link, name="open"),
+    # The List-Unsubscribe URL of emails sent before list_unsubscribe: kept for good.
+    path(
+        "<slug:clinic_slug>/<str:token>/unsubscribe/",
+        patient_views.one_click_unsubscribe,
+        name="one_click_unsubscribe",
+    ),
+]

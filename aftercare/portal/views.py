@@ -1,0 +1,294 @@
+"""Pages a patient opens from the link in their email. No login: the link is the key.
+
+The emailed URL carries the token once: it is checked, the link is remembered
+in the session, and the browser is sent on to token-free pages (as Django's
+PasswordResetConfirmView does), so the token does not linger in history,
+Referer headers or access logs. That session is the patient pages' own, on a
+cookie staff pages never see (aftercare.portal.session).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods
+
+from aftercare.concerns.forms import ConcernReportForm
+from aftercare.concerns.services import concern_report_create
+from aftercare.delivery.reminders import reminders_stop_for_patient
+from aftercare.models import PatientLink
+from aftercare.planner.planning import Plan
+from aftercare.plans.calendar import plan_calendar
+from aftercare.plans.display import KIND_HEADINGS, plan_context
+from aftercare.plans.plan_cache import identity as plan_identity
+from aftercare.plans.plan_cache import rendered_pages, stored_plan
+from aftercare.plans.visits import followed_plan
+from aftercare.portal import ratelimit
+from aftercare.portal.links import (
+    link_for_token,
+    link_for_token_any_state,
+    patient_id_for_unsubscribe_token,
+)
+from aftercare.portal.page_link import link_for_page
+from aftercare.portal.session import LINK_SESSION_KEY
+from clinic.models import Clinic
+from patients.models import Patient
+
+SESSION_KEY = LINK_SESSION_KEY
+PRIVATE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Robots-Tag": "noindex, nofollow",
+}
+PatientView = Callable[..., HttpResponse]
+
+
+def private_page(view: PatientView) -> PatientView:
+    """Patient pages are never cached, indexed or leaked through the Referer header."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: object, **kwargs: object) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        for header, value in PRIVATE_HEADERS.items():
+            response[header] = value
+        return response
+
+    return wrapper
+
+
+def _link_not_found(request: HttpRequest, clinic_slug: str, status: int = 404) -> HttpResponse:
+    # The same page for wrong, expired and revoked links: it says nothing about
+    # whether the link ever belonged to anyone. The clinic is public knowledge.
+    clinic = Clinic.objects.filter(slug=clinic_slug).only("name", "phone").first()
+    template = "patient/too_many_attempts.html" if status == 429 else "patient/link_not_found.html"
+    return render(request, template, {"clinic": clinic}, status=status)
+
+
+def _bad_link(request: HttpRequest, clinic_slug: str) -> HttpResponse:
+    # Only bad tokens are counted and refused, after the token was checked: patients
+    # behind one clinic Wi-Fi or a carrier's NAT share an address with whoever mistypes
+    # or guesses there, and their valid links must still open. (Tokens carry 256 bits:
+    # guessing one is hopeless with or without the limit.)
+    if ratelimit.is_blocked(request):
+        return _link_not_found(request, clinic_slug, status=429)
+    ratelimit.record_failure(request)
+    return _link_not_found(request, clinic_slug)
+
+
+def _valid_link(token: str, clinic_slug: str) -> PatientLink | None:
+    link = link_for_token(token, now=timezone.now())
+    if link is None or link.plan.treatment.clinic.slug != clinic_slug:
+        return None
+    return link
+
+
+def form_token(request: HttpRequest) -> str:
+    """A per-session secret the patient forms carry, in place of Django's CSRF check.
+
+    With Referrer-Policy: no-referrer, browsers send "Origin: null" on form posts,
+    which Django's CSRF middleware always refuses. This token (bound to the
+    session, which a cross-site page can neither read nor, with SameSite=Lax,
+    send on a POST) gives the same protection.
+    """
+    return form_token_for_session(request.session.session_key or "")
+
+
+def form_token_for_session(session_key: str) -> str:
+    return salted_hmac("patient-form", session_key).hexdigest()
+
+
+def patient_page(view: PatientView) -> PatientView:
+    """Token-free patient pages: the link comes from the session, checked every time.
+
+    POSTs must carry `form_token`; the view is exempt from Django's CSRF check.
+    """
+
+    @csrf_exempt
+    @private_page
+    @wraps(view)
+    def wrapper(request: HttpRequest, clinic_slug: str, *args: object) -> HttpResponse:
+        link_id = request.session.get(SESSION_KEY)
+        link = None
+        if link_id is not None:
+            link = link_for_page(link_id=link_id, clinic_slug=clinic_slug, now=timezone.now())
+        if link is None:
+            return _link_not_found(request, clinic_slug)
+        if link.plan.superseded_by_id is not None:
+            # A newer revision of this visit's plan (an adjustment, a second treatment
+            # that day) is what the patient must see, from any link to the visit.
+            link.plan = followed_plan(link.plan)
+        if request.method == "POST" and not constant_time_compare(
+            request.POST.get("form_token", ""), form_token(request)
+        ):
+            context = {"clinic": link.plan.treatment.clinic}
+            return render(request, "patient/form_expired.html", context, status=403)
+        return view(request, link, *args)
+
+    return wrapper
+
+
+def _page_context(
+    request: HttpRequest, link: PatientLink, plan: Plan, current: str
+) -> dict[str, object]:
+    now = timezone.now()
+    phase = plan.phase_at(now)
+    return {
+        "current": current,
+        "form_token": form_token(request),
+        "clinic": link.plan.treatment.clinic,
+        "stored_plan": link.plan,
+        "plan": plan,
+        "now": now,
+        "day_number": plan.day_number_at(now),
+        "phase": phase,
+        "phase_key_today": phase.key if phase else "",
+        "active_restrictions": plan.restrictions_active_at(now),
+    }
+
+
+@private_page
+@require_http_methods(["GET"])
+def open_link(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
+    link = _valid_link(token, clinic_slug)
+    if link is None:
+        return _bad_link(request, clinic_slug)
+    request.session.cycle_key()
+    request.session[SESSION_KEY] = link.pk
+    request.session.set_expiry(link.expires_at)
+    return redirect("patient:today", clinic_slug=clinic_slug)
+
+
+@patient_page
+def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    plan = stored_plan(link.plan)
+    context = _page_context(request, link, plan, "today")
+    active = [item for item in plan.items_active_at(context["now"]) if item.kind != "warning"]
+    clinic = context["clinic"]
+    # Everything the page shows: it changes only when one of these does.
+    key = (
+        plan_identity(link.plan),
+        link.plan.superseded_at is not None,
+        context["day_number"],
+        context["phase_key_today"],
+        tuple(item.key for item in active),
+        tuple(restriction.key for restriction in context["active_restrictions"]),
+        (clinic.slug, clinic.name, clinic.phone, clinic.email, clinic.booking_url),
+    )
+    html = rendered_pages.get(key)
+    if html is None:
+        context["today_groups"] = [
+            (label, [item for item in active if item.kind == kind])
+            for kind, label in KIND_HEADINGS.items()
+            if any(item.kind == kind for item in active)
+        ]
+        html = rendered_pages.put(key, render_to_string("patient/today.html", context))
+    return HttpResponse(html)
+
+
+@patient_page
+def timeline(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    plan = stored_plan(link.plan)
+    context = _page_context(request, link, plan, "timeline")
+    context.update(plan_context(plan))
+    return render(request, "patient/timeline.html", context)
+
+
+@patient_page
+def warning_signs(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    context = _page_context(request, link, stored_plan(link.plan), "warning_signs")
+    return render(request, "patient/warning_signs.html", context)
+
+
+@patient_page
+def calendar_file(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    body = plan_calendar(
+        stored_plan(link.plan),
+        visit_id=link.plan.treatment_id,
+        domain=settings.MESSAGE_ID_DOMAIN,
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="aftercare.ics"'
+    return response
+
+
+@patient_page
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    clinic = link.plan.treatment.clinic
+    if request.method == "POST":
+        reminders_stop_for_patient(patient=link.plan.treatment.patient, reason="unsubscribed")
+        return render(request, "patient/unsubscribed.html", {"clinic": clinic, "in_session": True})
+    context = {"clinic": clinic, "form_token": form_token(request)}
+    return render(request, "patient/unsubscribe_confirm.html", context)
+
+
+@private_page
+@csrf_exempt  # RFC 8058: mail providers POST here with no cookies and no CSRF token
+@require_http_methods(["GET", "POST"])
+def list_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
+    """The List-Unsubscribe URL: GET shows a confirm page, POST acts (idempotent).
+
+    Its token is signed for the patient (aftercare.portal.links), not looked up as a plan
+    link: it works for as long as the patient exists, whatever became of the links.
+    """
+    patient_id = patient_id_for_unsubscribe_token(token)
+    patient = None
+    if patient_id is not None:
+        patient = Patient.objects.select_related("clinic").filter(pk=patient_id).first()
+    if patient is None or patient.clinic.slug != clinic_slug:
+        return _bad_link(request, clinic_slug)
+    return _unsubscribe_patient(request, patient, patient.clinic)
+
+
+@private_page
+@csrf_exempt  # RFC 8058: mail providers POST here with no cookies and no CSRF token
+@require_http_methods(["GET", "POST"])
+def one_click_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
+    """The List-Unsubscribe URL of emails sent before list_unsubscribe existed.
+
+    The link's token only identifies the patient here: it unsubscribes them even
+    once the link has expired or been revoked.
+    """
+    link = link_for_token_any_state(token)
+    if link is None or link.plan.treatment.clinic.slug != clinic_slug:
+        return _bad_link(request, clinic_slug)
+    treatment = link.plan.treatment
+    return _unsubscribe_patient(request, treatment.patient, treatment.clinic)
+
+
+def _unsubscribe_patient(request: HttpRequest, patient: Patient, clinic: Clinic) -> HttpResponse:
+    context = {"clinic": clinic}
+    if patient.erased_at is not None:
+        # Nothing left to stop (erasure cancelled it all), and nothing to change.
+        return render(request, "patient/unsubscribed.html", context)
+    if request.method == "POST":
+        reminders_stop_for_patient(patient=patient, reason="unsubscribed")
+        return render(request, "patient/unsubscribed.html", context)
+    return render(request, "patient/unsubscribe_confirm.html", context)
+
+
+@patient_page
+@require_http_methods(["GET", "POST"])
+def report(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    context = _page_context(request, link, stored_plan(link.plan), "report")
+    form = ConcernReportForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        concern = concern_report_create(
+            link=link,
+            symptoms=form.cleaned_data["symptoms"],
+            details=form.cleaned_data["details"].strip(),
+            photo=form.cleaned_data["photo"],
+            now=context["now"],
+        )
+        context["concern"] = concern
+        return render(request, "patient/report_sent.html", context)
+    context["form"] = form
+    return render(request, "patient/report.html", context)

@@ -1,0 +1,224 @@
+"""Properties of the planner over the shipped guidance (`DEFAULT_GUIDANCE`); no database."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
+from aftercare.planner.inputs import (
+    AREAS,
+    DELICATE_AREAS,
+    DEVICES,
+    HISTORY_FLAGS,
+    ClinicFacts,
+    TreatmentFacts,
+)
+from aftercare.planner.planning import DAYTIME_END_HOUR, DAYTIME_START_HOUR, Plan, build_plan
+from aftercare.planner.seasons import hemisphere_for_timezone
+
+ZONES = (
+    "Europe/London",
+    "Australia/Sydney",
+    "America/New_York",
+    "Pacific/Auckland",
+    "Asia/Kolkata",
+)
+FIRST_MINUTE = datetime(2026, 1, 1, tzinfo=UTC)
+MINUTES = (datetime(2029, 1, 1, tzinfo=UTC) - FIRST_MINUTE) // timedelta(minutes=1)
+MAX_DEPTH = Decimal("3.0")
+MAX_PASSES = 10
+
+# Keys of the shipped items the properties look for.
+WARNING_FACTS = {"W1", "W2", "W3", "W4"}
+DARKER_SKIN_SUN = "darker-skin-sun"
+DELICATE_SWELLING = "delicate-areas-swelling"
+BREAKOUT = "breakout-prone"
+SUMMER = "summer-skincare"
+WINTER = "winter-skincare"
+
+
+@st.composite
+def clinics(draw) -> ClinicFacts:
+    zone = draw(st.sampled_from(ZONES))
+    return ClinicFacts(
+        name="Harbour Lane Skin Clinic",
+        phone=draw(st.sampled_from(["+44 20 7946 0000", "+61 2 9876 5432", "+1 212 555 0100"])),
+        email=draw(st.sampled_from(["hello@harbourlane.example", "care@glow.example"])),
+        timezone=zone,
+        hemisphere=hemisphere_for_timezone(zone),
+    )
+
+
+@st.composite
+def treatments(draw, zone: str) -> TreatmentFacts:
+    instant = FIRST_MINUTE + timedelta(minutes=draw(st.integers(0, MINUTES - 1)))
+    return TreatmentFacts(
+        performed_at=instant.astimezone(ZoneInfo(zone)),
+        depth_mm=Decimal(draw(st.integers(1, 30))) / 10,
+        passes=draw(st.integers(1, MAX_PASSES)),
+        areas=frozenset(draw(st.sets(st.sampled_from(AREAS), min_size=1))),
+        device=draw(st.sampled_from(DEVICES)),
+        skin_type=draw(st.integers(1, 6)),
+        age_years=draw(st.none() | st.integers(16, 90)),
+        history=frozenset(draw(st.sets(st.sampled_from(HISTORY_FLAGS)))),
+    )
+
+
+@st.composite
+def cases(draw) -> tuple[TreatmentFacts, ClinicFacts]:
+    clinic = draw(clinics())
+    return draw(treatments(clinic.timezone)), clinic
+
+
+def plan_for(treatment: TreatmentFacts, clinic: ClinicFacts) -> Plan:
+    return build_plan(treatment, clinic, DEFAULT_GUIDANCE)
+
+
+def item_keys(plan: Plan) -> set[str]:
+    return {item.key for item in plan.items}
+
+
+PROPERTIES = settings(max_examples=100, deadline=None)
+
+
+@PROPERTIES
+@given(cases())
+def test_every_plan_has_the_four_warning_signs(case):
+    plan = plan_for(*case)
+    warning_facts = {fact for warning in plan.warnings for fact in warning.fact_ids}
+    assert warning_facts >= WARNING_FACTS
+    assert all(warning in plan.items for warning in plan.warnings)
+    # Open-ended: the signs stay relevant for the whole recovery.
+    assert all(warning.ends_at is None for warning in plan.warnings)
+
+
+@PROPERTIES
+@given(cases())
+def test_every_plan_carries_the_clinic_phone_and_email(case):
+    treatment, clinic = case
+    plan = plan_for(treatment, clinic)
+    assert (plan.clinic.phone, plan.clinic.email) == (clinic.phone, clinic.email)
+
+
+@PROPERTIES
+@given(cases())
+def test_deeper_needles_never_shorten_a_restriction(case):
+    treatment, clinic = case
+    deeper = replace(treatment, depth_mm=min(treatment.depth_mm + Decimal("0.1"), MAX_DEPTH))
+    assert_no_restriction_shorter(plan_for(treatment, clinic), plan_for(deeper, clinic))
+
+
+@PROPERTIES
+@given(cases())
+def test_more_passes_never_shorten_a_restriction(case):
+    treatment, clinic = case
+    more = replace(treatment, passes=min(treatment.passes + 1, MAX_PASSES))
+    assert_no_restriction_shorter(plan_for(treatment, clinic), plan_for(more, clinic))
+
+
+def assert_no_restriction_shorter(before: Plan, after: Plan) -> None:
+    assert [r.key for r in before.restrictions] == [r.key for r in after.restrictions]
+    for shorter, longer in zip(before.restrictions, after.restrictions, strict=True):
+        assert longer.hours >= shorter.hours
+        assert longer.ends_at.astimezone(UTC) >= shorter.ends_at.astimezone(UTC)
+
+
+@PROPERTIES
+@given(cases())
+def test_no_reminder_goes_out_before_the_treatment(case):
+    treatment, clinic = case
+    plan = plan_for(treatment, clinic)
+    performed = treatment.performed_at.astimezone(UTC)
+    assert all(reminder.send_at.astimezone(UTC) >= performed for reminder in plan.reminders)
+
+
+@PROPERTIES
+@given(cases())
+def test_reminders_go_out_in_local_daytime(case):
+    treatment, clinic = case
+    zone = ZoneInfo(clinic.timezone)
+    for reminder in plan_for(treatment, clinic).reminders:
+        local = reminder.send_at.astimezone(zone)
+        assert DAYTIME_START_HOUR <= local.hour < DAYTIME_END_HOUR
+
+
+@PROPERTIES
+@given(cases())
+def test_at_most_one_reminder_per_local_day(case):
+    treatment, clinic = case
+    zone = ZoneInfo(clinic.timezone)
+    days = [r.send_at.astimezone(zone).date() for r in plan_for(treatment, clinic).reminders]
+    assert len(days) == len(set(days))
+
+
+@PROPERTIES
+@given(cases())
+def test_plans_are_deterministic(case):
+    assert plan_for(*case) == plan_for(*case)
+
+
+@PROPERTIES
+@given(cases(), st.integers(1, 6))
+def test_only_darker_skin_types_get_the_hyperpigmentation_item(case, skin_type):
+    treatment, clinic = case
+    plan = plan_for(replace(treatment, skin_type=skin_type), clinic)
+    assert (DARKER_SKIN_SUN in item_keys(plan)) == (skin_type >= 4)
+    if skin_type >= 4:
+        item = next(item for item in plan.items if item.key == DARKER_SKIN_SUN)
+        assert "sun" in item.title.lower()
+        assert "dark patches" in item.body_md
+
+
+@PROPERTIES
+@given(cases(), st.sampled_from(sorted(DELICATE_AREAS)))
+def test_a_delicate_area_adds_the_swelling_and_bruising_item(case, area):
+    treatment, clinic = case
+    plan = plan_for(replace(treatment, areas=treatment.areas | {area}), clinic)
+    item = next(item for item in plan.items if item.key == DELICATE_SWELLING)
+    assert "swell" in item.body_md
+    assert "bruising" in item.body_md
+
+
+@PROPERTIES
+@given(cases())
+def test_no_swelling_item_without_a_delicate_area(case):
+    treatment, clinic = case
+    others = treatment.areas - DELICATE_AREAS or frozenset({"cheeks"})
+    assert DELICATE_SWELLING not in item_keys(plan_for(replace(treatment, areas=others), clinic))
+
+
+@PROPERTIES
+@given(cases())
+def test_breakout_prone_history_adds_the_breakout_item(case):
+    treatment, clinic = case
+    prone = replace(treatment, history=treatment.history | {"breakout_prone"})
+    not_prone = replace(treatment, history=treatment.history - {"breakout_prone"})
+    assert BREAKOUT in item_keys(plan_for(prone, clinic))
+    assert BREAKOUT not in item_keys(plan_for(not_prone, clinic))
+
+
+@PROPERTIES
+@given(st.data())
+def test_january_is_summer_in_sydney_and_winter_in_london(data):
+    day = data.draw(st.integers(1, 31))
+    minute = data.draw(st.integers(0, 24 * 60 - 1))
+    year = data.draw(st.sampled_from([2026, 2027, 2028]))
+    for zone, season, item, other in (
+        ("Australia/Sydney", "summer", SUMMER, WINTER),
+        ("Europe/London", "winter", WINTER, SUMMER),
+    ):
+        clinic = replace(
+            data.draw(clinics()), timezone=zone, hemisphere=hemisphere_for_timezone(zone)
+        )
+        local = datetime(year, 1, day, tzinfo=ZoneInfo(zone)) + timedelta(minutes=minute)
+        treatment = replace(data.draw(treatments(zone)), performed_at=local)
+        plan = plan_for(treatment, clinic)
+        assert plan.season == season
+        assert item in item_keys(plan)
+        assert other not in item_keys(plan)

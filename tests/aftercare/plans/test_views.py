@@ -1,0 +1,144 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils.html import escape
+
+from aftercare.models import AftercarePlan
+from aftercare.plans.services import plan_create
+from tests.factories import TreatmentFactory
+
+pytestmark = pytest.mark.django_db
+LONDON = ZoneInfo("Europe/London")
+
+
+@pytest.fixture
+def plan(clinic):
+    # Monday 9 November 2026, 14:30 in London; makeup waits 48 hours -> Wednesday 14:30.
+    treatment = TreatmentFactory(
+        patient__clinic=clinic, performed_at=datetime(2026, 11, 9, 14, 30, tzinfo=LONDON)
+    )
+    return plan_create(treatment=treatment)
+
+
+def test_the_treatment_page_shows_the_plan(practitioner_client, plan):
+    page = practitioner_client.get(
+        reverse("patients:treatment_detail", args=[plan.treatment_id])
+    ).content.decode()
+    assert "Makeup: from Wednesday 11 November, 14:30" in page
+    assert "Reminder schedule" in page
+    assert "Revision 1" in page
+
+
+def test_the_sheet_shows_restriction_ends_and_clinic_contact(practitioner_client, plan, clinic):
+    page = practitioner_client.get(reverse("aftercare:sheet", args=[plan.pk])).content.decode()
+    assert "from Wednesday 11 November, 14:30" in page
+    assert clinic.phone in page
+
+
+def test_regenerating_makes_a_new_revision(practitioner_client, plan):
+    response = practitioner_client.post(reverse("aftercare:regenerate", args=[plan.treatment_id]))
+    assert response.status_code == 302
+    assert list(
+        AftercarePlan.objects.filter(treatment=plan.treatment).values_list("revision", flat=True)
+    ) == [2, 1]
+
+
+def test_regenerating_refuses_get(practitioner_client, plan):
+    response = practitioner_client.get(reverse("aftercare:regenerate", args=[plan.treatment_id]))
+    assert response.status_code == 405
+
+
+def test_another_clinics_plan_sheet_is_not_found(practitioner_client):
+    other = plan_create(treatment=TreatmentFactory())
+    response = practitioner_client.get(reverse("aftercare:sheet", args=[other.pk]))
+    assert response.status_code == 404
+
+
+def test_another_clinics_treatment_cannot_be_regenerated(practitioner_client):
+    other = plan_create(treatment=TreatmentFactory())
+    response = practitioner_client.post(reverse("aftercare:regenerate", args=[other.treatment_id]))
+    assert response.status_code == 404
+    assert other.treatment.plans.count() == 1
+
+
+def test_a_superseded_plan_says_its_reminders_stopped(practitioner_client, plan):
+    patient = plan.treatment.patient
+    plan_create(treatment=TreatmentFactory(patient=patient))
+    page = practitioner_client.get(
+        reverse("patients:treatment_detail", args=[plan.treatment_id])
+    ).content.decode()
+    assert "remaining reminders will not be sent" in page
+
+
+def _failed_reminder(plan):
+    from aftercare.models import ReminderStatus
+
+    reminder = plan.reminders.order_by("due_at").last()
+    reminder.status = ReminderStatus.FAILED
+    reminder.last_error = "550 mailbox unavailable"
+    reminder.save()
+    return reminder
+
+
+def test_the_patient_page_lists_reminders_with_status_and_error(practitioner_client, plan):
+    _failed_reminder(plan)
+    page = practitioner_client.get(
+        reverse("patients:detail", args=[plan.treatment.patient_id])
+    ).content.decode()
+    assert "Reminder emails" in page
+    assert "Failed" in page
+    assert "550 mailbox unavailable" in page
+
+
+def test_staff_can_resend_a_failed_reminder(practitioner_client, plan):
+    reminder = _failed_reminder(plan)
+    response = practitioner_client.post(reverse("aftercare:reminder_resend", args=[reminder.pk]))
+    reminder.refresh_from_db()
+    assert response.status_code == 302
+    assert reminder.status == "pending"
+    assert reminder.attempts == 0
+
+
+def test_resending_a_reminder_that_did_not_fail_changes_nothing(practitioner_client, plan):
+    reminder = plan.reminders.first()
+    practitioner_client.post(reverse("aftercare:reminder_resend", args=[reminder.pk]))
+    reminder.refresh_from_db()
+    assert reminder.status == "pending"
+    assert reminder.next_attempt_at == reminder.due_at
+
+
+def test_staff_can_stop_every_future_reminder_of_a_patient(practitioner_client, plan):
+    patient = plan.treatment.patient
+    practitioner_client.post(reverse("aftercare:stop_reminders", args=[patient.pk]))
+    patient.refresh_from_db()
+    assert not patient.email_consent
+    assert set(plan.reminders.values_list("status", flat=True)) == {"cancelled"}
+
+
+def test_another_clinics_reminder_cannot_be_resent(practitioner_client):
+    other = plan_create(treatment=TreatmentFactory())
+    reminder = _failed_reminder(other)
+    response = practitioner_client.post(reverse("aftercare:reminder_resend", args=[reminder.pk]))
+    assert response.status_code == 404
+
+
+def test_another_clinics_patient_reminders_cannot_be_stopped(practitioner_client):
+    other = plan_create(treatment=TreatmentFactory())
+    response = practitioner_client.post(
+        reverse("aftercare:stop_reminders", args=[other.treatment.patient_id])
+    )
+    assert response.status_code == 404
+
+
+def test_staff_can_read_a_sent_email_with_the_link_masked(practitioner_client, plan, smtp_sink):
+    from aftercare.delivery.dispatch import dispatch_due
+
+    dispatch_due(now=plan.reminders.order_by("due_at").first().due_at)
+    sent = plan.reminders.get(status="sent").sent_messages.get()
+    page = practitioner_client.get(
+        reverse("aftercare:sent_message", args=[sent.pk])
+    ).content.decode()
+    assert escape(sent.message_id) in page
+    assert "[patient link]" in page
