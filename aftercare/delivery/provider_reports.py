@@ -88,13 +88,12 @@ def _sent_message_for(message_id: str | None) -> SentMessage | None:
         return None
     bare = str(message_id).strip().strip("<>")
     candidates = [bare, f"<{bare}>"]
+    copies = SentMessage.objects.select_related("reminder__patient").order_by("-sent_at")
+    # Two lookups, each on an index: the provider's id (sentmessage_provider_id), then
+    # our own Message-ID through its reminder (reminder_message_id_unique).
     return (
-        SentMessage.objects.filter(
-            Q(provider_message_id__in=candidates) | Q(message_id__in=candidates)
-        )
-        .select_related("reminder__patient")
-        .order_by("-sent_at")
-        .first()
+        copies.filter(provider_message_id__in=candidates).first()
+        or copies.filter(reminder__message_id__in=candidates).first()
     )
 
 
