@@ -28,7 +28,6 @@ from aftercare.models import (
     PatientLink,
     PlanAdjustment,
     Reminder,
-    ReminderStatus,
     SentMessage,
 )
 from patients.models import ConsentChange, Patient, Treatment
@@ -198,9 +197,7 @@ def patient_erase(*, patient: Patient, by: AbstractBaseUser, now: datetime) -> E
     """Remove or anonymise the patient's personal data and cancel their reminders."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     reminders = Reminder.objects.filter(patient=patient)
-    cancelled = reminders.filter(status__in=[ReminderStatus.PENDING, ReminderStatus.FAILED]).update(
-        status=ReminderStatus.CANCELLED, cancelled_reason="patient erased", lease_token=None
-    )
+    cancelled = reminders.waiting().cancel(reason="patient erased")
     emails = SentMessage.objects.filter(reminder__patient=patient).delete()[0]
     links = PatientLink.objects.filter(plan__treatment__patient=patient).delete()[0]
     reports = patient.concerns.all()

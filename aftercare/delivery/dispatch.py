@@ -242,9 +242,7 @@ def _finish(reminder: Reminder, claim: Claim, **changes: object) -> int:
 
 
 def _cancel(reminder: Reminder, claim: Claim, *, reason: str) -> int:
-    return _finish(
-        reminder, claim, status=ReminderStatus.CANCELLED, cancelled_reason=reason, lease_token=None
-    )
+    return _held(claim, Reminder.objects.filter(pk=reminder.pk)).cancel(reason=reason)
 
 
 def _record_sent(reminder: Reminder, claim: Claim, copy: SentMessage) -> None:

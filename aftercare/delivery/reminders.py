@@ -20,7 +20,6 @@ from aftercare.portal.links import link_issue, links_revoke
 from patients.consent import consent_change_record
 from patients.models import ConsentSource, Patient
 
-WAITING = [ReminderStatus.PENDING, ReminderStatus.FAILED]
 # Why reminders were cancelled when the provider reported the address undeliverable;
 # correcting the address puts the ones still to come back (reminders_resume_for_address).
 UNDELIVERABLE = "email address undeliverable"
@@ -78,7 +77,7 @@ def reminders_carry_note(*, plan: AftercarePlan, note: str) -> None:
     The email shows the note as it is on its row (see templates/emails/), so the
     emails already sent keep what they said.
     """
-    waiting = Reminder.objects.filter(plan=plan, status__in=WAITING)
+    waiting = Reminder.objects.filter(plan=plan).waiting()
     visit = [treatment.pk for treatment in visit_treatments(plan.treatment)]
     already_told = Reminder.objects.filter(
         plan__treatment_id__in=visit, status=ReminderStatus.SENT, note=note

@@ -13,7 +13,6 @@ from django.utils import timezone
 
 from aftercare.delivery.queue import queue_plan_reminders
 from aftercare.delivery.reminders import (
-    WAITING,
     new_message_id,
     reminders_cancel_for_plans,
     reminders_carry_note,
@@ -27,7 +26,6 @@ from aftercare.models import (
     GuidanceSnapshot,
     PlanAdjustment,
     Reminder,
-    ReminderStatus,
     TreatmentCourse,
 )
 from aftercare.planner.adjustments import Adjustment, apply_adjustments
@@ -184,10 +182,8 @@ def plan_adjust(
         record.guidance_hours = restriction.hours_by_guidance
     elif adjustment.kind == AdjustmentKind.SKIP_REMINDER:
         record.label = next(r.label for r in before.reminders if r.key == adjustment.key)
-        Reminder.objects.filter(plan=new_plan, kind=adjustment.key, status__in=WAITING).update(
-            status=ReminderStatus.CANCELLED,
-            cancelled_reason="skipped by the practitioner",
-            lease_token=None,
+        Reminder.objects.filter(plan=new_plan, kind=adjustment.key).waiting().cancel(
+            reason="skipped by the practitioner"
         )
     elif adjustment.kind == AdjustmentKind.ADD_REMINDER:
         record.label = adjustment.label
@@ -216,9 +212,7 @@ def plan_revise(
         created_by=created_by,
     )
     AftercarePlan.objects.filter(pk=plan.pk).update(superseded_by=new_plan)
-    Reminder.objects.filter(plan=plan, status__in=[*WAITING, ReminderStatus.SENDING]).update(
-        plan=new_plan
-    )
+    Reminder.objects.filter(plan=plan).unsent().update(plan=new_plan)
     return new_plan
 
 
