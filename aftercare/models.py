@@ -13,9 +13,11 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
+from django.utils.functional import cached_property
 
 from aftercare.planner.adjustments import KINDS as ADJUSTMENT_KINDS
 from aftercare.planner.inputs import INTENSITY_FACTORS, ITEM_KINDS
+from aftercare.planner.planning import Plan, plan_from_dict
 
 
 class IntensityRank(models.IntegerChoices):
@@ -284,6 +286,21 @@ class GuidanceSnapshot(models.Model):
         return f"Guidance {self.fingerprint[:12]}"
 
 
+class AftercarePlanQuerySet(models.QuerySet["AftercarePlan"]):
+    def current(self) -> AftercarePlanQuerySet:
+        """Plans not superseded: at most one per treatment (a database constraint)."""
+        return self.filter(superseded_at__isnull=True)
+
+    def current_for(self, patient: object) -> AftercarePlan | None:
+        """The plan the patient follows now: the current plan of their latest treatment."""
+        return (
+            self.current()
+            .filter(treatment__patient=patient)
+            .order_by("-treatment__performed_at", "-treatment_id")
+            .first()
+        )
+
+
 class AftercarePlan(models.Model):
     """The plan a patient was given for one treatment, as it was shown.
 
@@ -308,6 +325,8 @@ class AftercarePlan(models.Model):
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
 
+    objects = AftercarePlanQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-revision"]
         constraints = [
@@ -328,6 +347,11 @@ class AftercarePlan(models.Model):
     @property
     def is_current(self) -> bool:
         return self.superseded_at is None
+
+    @cached_property
+    def content_plan(self) -> Plan:
+        """`content` as the planner's Plan, parsed once per instance."""
+        return plan_from_dict(self.content)
 
 
 class ReminderStatus(models.TextChoices):
@@ -519,6 +543,12 @@ class DeliveryEvent(models.Model):
         return f"{self.get_event_type_display()} ({self.provider}, {self.occurred_at:%d %b %Y})"
 
 
+class PatientLinkQuerySet(models.QuerySet["PatientLink"]):
+    def usable(self, now: datetime) -> PatientLinkQuerySet:
+        """Links that still open their plan: not revoked, not expired."""
+        return self.filter(revoked_at__isnull=True, expires_at__gt=now)
+
+
 class PatientLink(models.Model):
     """An emailed link to a patient's plan. Only a SHA-256 of its token is stored.
 
@@ -534,17 +564,23 @@ class PatientLink(models.Model):
     expires_at = models.DateTimeField()
     revoked_at = models.DateTimeField(null=True, blank=True)
 
+    objects = PatientLinkQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self) -> str:
         return f"Link for plan #{self.plan_id}"
 
+    def is_usable(self, now: datetime) -> bool:
+        """PatientLinkQuerySet.usable, for a link already loaded."""
+        return self.revoked_at is None and self.expires_at > now
+
     def status_at(self, now: datetime) -> str:
         """ "active", "expired" or "revoked", as staff see it."""
         if self.revoked_at:
             return "revoked"
-        return "expired" if self.expires_at <= now else "active"
+        return "active" if self.is_usable(now) else "expired"
 
 
 def private_storage() -> FileSystemStorage:
@@ -721,6 +757,12 @@ class PlanAdjustment(models.Model):
         return f"Reminder added on day {self.day_number}: {self.label}"
 
 
+class TreatmentCourseQuerySet(models.QuerySet["TreatmentCourse"]):
+    def active(self) -> TreatmentCourseQuerySet:
+        """Courses not ended: at most one per patient (a database constraint)."""
+        return self.filter(ended_at__isnull=True)
+
+
 class TreatmentCourse(models.Model):
     """A course of sessions a patient is on (results need several, weeks apart: P7)."""
 
@@ -738,6 +780,8 @@ class TreatmentCourse(models.Model):
     )
     created_at = models.DateTimeField()
     ended_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TreatmentCourseQuerySet.as_manager()
 
     class Meta:
         ordering = ["-starts_on", "-id"]

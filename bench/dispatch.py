@@ -174,10 +174,10 @@ def create_reminders(*, count: int, plans: int, rounds: int) -> tuple[set[str], 
     from django.db import transaction
     from django.utils import timezone
 
+    from aftercare.links import link_issue
     from aftercare.models import Reminder
     from aftercare.planner.planning import plan_from_dict
     from aftercare.plans.services import plan_create
-    from aftercare.portal.links import link_issue
     from tests.factories import (
         ClinicFactory,
         PatientFactory,
@@ -271,8 +271,8 @@ def prepare_baseline(cutoffs: list[datetime]) -> list[list[tuple]]:
 
     from aftercare.delivery.dispatch import _plan_links
     from aftercare.delivery.emails import reminder_email
+    from aftercare.links import link_current
     from aftercare.models import Reminder
-    from aftercare.portal.links import link_current
 
     reminders = Reminder.objects.select_related("patient", "plan__treatment__clinic").order_by(
         "next_attempt_at", "id"

@@ -1,53 +1,28 @@
-"""Small typed readers for settings that come from the environment.
+"""EMAIL_URL: Django's email settings from one URL.
 
-Each one refuses a value it cannot understand with ImproperlyConfigured, so a
-typo in a deployment fails at start-up instead of running with a default.
+SMTP and Django's own backends are parsed by django-environ (`Env.email_url_config`); the
+email providers sent to through django-anymail (Postmark, SES, Mailgun, SendGrid, Brevo)
+are parsed here, as django-environ does not know them. A URL that cannot be understood is
+refused with ImproperlyConfigured, so a typo in a deployment fails at start-up.
 """
 
 from __future__ import annotations
 
-import os
 from urllib.parse import ParseResult, parse_qs, unquote, urlparse
 
+import environ
 from django.core.exceptions import ImproperlyConfigured
 
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
-
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise ImproperlyConfigured(f"{name} must be true or false, not {raw!r}")
-
-
-def env_int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {raw!r}") from None
-
-
-def env_list(name: str, default: list[str]) -> list[str]:
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
-    return [part.strip() for part in raw.split(",") if part.strip()]
-
-
+# Our scheme names -> django-environ's. Its `smtps` means STARTTLS; ours, like port 465,
+# means TLS from the first byte, which it calls `smtp+ssl`.
+DJANGO_SCHEMES = {
+    "smtp": "smtp",
+    "smtp+tls": "smtp+tls",
+    "smtps": "smtp+ssl",
+    "console": "consolemail",
+    "file": "filemail",
+    "locmem": "memorymail",
+}
 # EMAIL_URL schemes that send through an email provider's API with django-anymail:
 # scheme -> (anymail backend, setting prefix, the host part of the URL is ...).
 PROVIDERS = {
@@ -57,7 +32,7 @@ PROVIDERS = {
     "brevo": ("brevo", "BREVO", None),
     "ses": ("amazon_ses", "AMAZON_SES", "region_name"),
 }
-SCHEMES = "smtp, smtp+tls, smtps, console, file, locmem, " + ", ".join(PROVIDERS)
+SCHEMES = ", ".join([*DJANGO_SCHEMES, *PROVIDERS])
 
 
 def email_settings(url: str) -> dict[str, object]:
@@ -68,39 +43,38 @@ def email_settings(url: str) -> dict[str, object]:
     provider through django-anymail, the API key percent-encoded before the @:
     postmark://SERVER_TOKEN@, sendgrid://API_KEY@, brevo://API_KEY@,
     mailgun://API_KEY@SENDING_DOMAIN, ses://REGION (AWS credentials from the usual
-    AWS variables) or ses://ACCESS_KEY_ID:SECRET@REGION. Providers take `?api_url=`
-    (Mailgun's EU region, say; `?endpoint_url=` for SES) and `?timeout=` (seconds).
-    The result holds an ANYMAIL dict for the provider's settings.
+    AWS variables) or ses://ACCESS_KEY_ID:SECRET@REGION. SMTP and the providers take
+    `?timeout=` (seconds, 10); providers also `?api_url=` (Mailgun's EU region, say;
+    `?endpoint_url=` for SES). For a provider the result holds an ANYMAIL dict.
     """
     parsed = urlparse(url)
     scheme = parsed.scheme
-    if scheme == "console":
-        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
-    if scheme == "locmem":
-        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
-    if scheme == "file":
-        return {
-            "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
-            "EMAIL_FILE_PATH": unquote(parsed.path),
-        }
     options = {key: values[-1] for key, values in parse_qs(parsed.query).items()}
-    timeout = _seconds(options.get("timeout", "10"), url)
-    if scheme in {"smtp", "smtp+tls", "smtps"}:
-        if not parsed.hostname:
-            raise ImproperlyConfigured(f"EMAIL_URL {url!r} has no host")
-        return {
-            "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
-            "EMAIL_HOST": parsed.hostname,
-            "EMAIL_PORT": parsed.port or (465 if scheme == "smtps" else 25),
-            "EMAIL_HOST_USER": unquote(parsed.username or ""),
-            "EMAIL_HOST_PASSWORD": unquote(parsed.password or ""),
-            "EMAIL_USE_TLS": scheme == "smtp+tls",
-            "EMAIL_USE_SSL": scheme == "smtps",
-            "EMAIL_TIMEOUT": timeout,
-        }
     if scheme in PROVIDERS:
-        return _provider_settings(scheme, parsed, options, timeout)
-    raise ImproperlyConfigured(f"EMAIL_URL scheme {scheme!r} is not one of {SCHEMES}")
+        return _provider_settings(scheme, parsed, options, _seconds(options, url))
+    if scheme not in DJANGO_SCHEMES:
+        raise ImproperlyConfigured(f"EMAIL_URL scheme {scheme!r} is not one of {SCHEMES}")
+    # Our only query option is the timeout: django-environ would put the rest in OPTIONS,
+    # which Django's email settings do not read.
+    config = environ.Env.email_url_config(parsed._replace(scheme=DJANGO_SCHEMES[scheme], query=""))
+    backend = {"EMAIL_BACKEND": config["EMAIL_BACKEND"]}
+    if scheme == "file":
+        # django-environ drops the leading / (file:///var/mail would be var/mail).
+        return backend | {"EMAIL_FILE_PATH": unquote(parsed.path)}
+    if scheme in {"console", "locmem"}:
+        return backend
+    if not config["EMAIL_HOST"]:
+        raise ImproperlyConfigured(f"EMAIL_URL {url!r} has no host")
+    use_ssl = config.get("EMAIL_USE_SSL", False)
+    return backend | {
+        "EMAIL_HOST": config["EMAIL_HOST"],
+        "EMAIL_PORT": config["EMAIL_PORT"] or (465 if use_ssl else 25),
+        "EMAIL_HOST_USER": config["EMAIL_HOST_USER"] or "",
+        "EMAIL_HOST_PASSWORD": config["EMAIL_HOST_PASSWORD"] or "",
+        "EMAIL_USE_TLS": config.get("EMAIL_USE_TLS", False),
+        "EMAIL_USE_SSL": use_ssl,
+        "EMAIL_TIMEOUT": _seconds(options, url),
+    }
 
 
 def _provider_settings(
@@ -138,8 +112,8 @@ def _provider_settings(
     return {"EMAIL_BACKEND": f"anymail.backends.{backend}.EmailBackend", "ANYMAIL": anymail}
 
 
-def _seconds(raw: str, url: str) -> int:
+def _seconds(options: dict[str, str], url: str) -> int:
     try:
-        return int(raw)
+        return int(options.get("timeout", "10"))
     except ValueError:
         raise ImproperlyConfigured(f"EMAIL_URL {url!r}: timeout must be whole seconds") from None

@@ -18,11 +18,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
+from csp.utils import build_policy
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
-
-from clinic.middleware import CONTENT_SECURITY_POLICY
 
 logger = logging.getLogger(__name__)
 
@@ -65,8 +64,8 @@ def _report(checks: dict[str, Check]) -> HttpResponse:
         status=200 if healthy else 503,
     )
     response["Cache-Control"] = "no-store"
-    # Answered ahead of ContentSecurityPolicyMiddleware: every response carries the policy.
-    response["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    # Answered ahead of django-csp's middleware: every response carries the policy.
+    response["Content-Security-Policy"] = build_policy()
     return response
 
 

@@ -9,26 +9,61 @@ terminal). With ENVIRONMENT=production the defaults that are only safe locally
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
-import dj_database_url
+import environ
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from clinic.env import email_settings, env_bool, env_int, env_list, env_str
+from clinic.env import email_settings
+
+
+class Env(environ.Env):
+    """django-environ, refusing the values it would misread.
+
+    A bad yes/no or whole number fails at start-up and names the variable: django-environ's
+    own bool() reads any word it does not know ("maybe", "ture") as false, and its int()
+    raises a ValueError that does not say which variable.
+    """
+
+    BOOLEANS = {"1", "true", "yes", "on", "0", "false", "no", "off", ""}
+
+    def bool(self, var: str, default: Any = environ.Env.NOTSET) -> Any:
+        raw = self.ENVIRON.get(var)
+        if raw is not None and raw.strip().lower() not in self.BOOLEANS:
+            raise ImproperlyConfigured(f"{var} must be true or false, not {raw!r}")
+        return super().bool(var, default)
+
+    def int(self, var: str, default: Any = environ.Env.NOTSET) -> Any:
+        try:
+            return super().int(var, default)
+        except ValueError:
+            raw = self.ENVIRON.get(var)
+            raise ImproperlyConfigured(f"{var} must be a whole number, not {raw!r}") from None
+
+    def secret(self, var: str, default: str = "") -> str:
+        """A key or password exactly as given. django-environ would read one that starts
+        with "$" as the name of another variable, and a random key may well start so."""
+        return self.ENVIRON.get(var, default)
+
+
+env = Env()
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+VAR_DIR = Path(env.str("VAR_DIR", str(BASE_DIR / "var")))
 
-ENVIRONMENT = env_str("ENVIRONMENT", "development")
+ENVIRONMENT = env.str("ENVIRONMENT", "development")
 if ENVIRONMENT not in {"development", "test", "production"}:
     raise ImproperlyConfigured("ENVIRONMENT must be development, test or production")
 
 DEVELOPMENT_SECRET_KEY = "development-only-secret-key-do-not-use-in-production"
-SECRET_KEY = env_str("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
+SECRET_KEY = env.secret("SECRET_KEY", DEVELOPMENT_SECRET_KEY)
 # Earlier keys, newest first, still accepted for staff sessions and password reset links
 # while a new SECRET_KEY rolls out (docs/operations.md). Patient links are not: they die.
-SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
-DEBUG = env_bool("DEBUG", ENVIRONMENT == "development")
+_fallbacks = env.secret("SECRET_KEY_FALLBACKS").split(",")
+SECRET_KEY_FALLBACKS = [key.strip() for key in _fallbacks if key.strip()]
+DEBUG = env.bool("DEBUG", ENVIRONMENT == "development")
 
 if ENVIRONMENT == "production":
     if SECRET_KEY == DEVELOPMENT_SECRET_KEY or len(SECRET_KEY) < 32:
@@ -36,8 +71,10 @@ if ENVIRONMENT == "production":
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off in production")
 
-SITE_URL = env_str("SITE_URL", "http://localhost:8000").rstrip("/")
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]", "testserver"])
+SITE_URL = env.str("SITE_URL", "http://localhost:8000").rstrip("/")
+ALLOWED_HOSTS = env.list(
+    "ALLOWED_HOSTS", cast=str.strip, default=["localhost", "127.0.0.1", "[::1]", "testserver"]
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -48,6 +85,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",
     "clinic",
     "patients",
     "aftercare",
@@ -79,7 +117,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "clinic.middleware.ClinicTimezoneMiddleware",
-    "clinic.middleware.ContentSecurityPolicyMiddleware",
+    # django-csp: CONTENT_SECURITY_POLICY below, unless the view sets its own header.
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: answers a locked-out login with its lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -104,10 +143,8 @@ TEMPLATES = [
 ]
 
 DATABASES = {
-    "default": dj_database_url.parse(
-        env_str("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
-        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
-    )
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+    | {"CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", 60)}
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -130,9 +167,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_ENABLED = env_bool("AXES_ENABLED", True)
-AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = env_int("LOGIN_LOCKOUT_MINUTES", 30) / 60  # hours
+AXES_ENABLED = env.bool("AXES_ENABLED", True)
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = env.int("LOGIN_LOCKOUT_MINUTES", 30) / 60  # hours
 # Locking by username and address together: nobody can lock a colleague out from elsewhere.
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
@@ -149,8 +186,8 @@ OTP_STATIC_THROTTLE_FACTOR = 1
 # The admin's device pages show neither the secret keys nor the recovery codes.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 # Staff sessions end this long after login (patients' sessions follow their link's expiry).
-SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE", 8 * 3600)
-SESSION_EXPIRE_AT_BROWSER_CLOSE = env_bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
+SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 8 * 3600)
+SESSION_EXPIRE_AT_BROWSER_CLOSE = env.bool("SESSION_EXPIRE_AT_BROWSER_CLOSE", True)
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -162,7 +199,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 # WhiteNoise serves static files. In production they have content-hashed names, which
 # browsers may cache for a year; that needs `collectstatic` first (the image runs it).
-STATIC_MANIFEST = env_bool("STATIC_MANIFEST", ENVIRONMENT == "production")
+STATIC_MANIFEST = env.bool("STATIC_MANIFEST", ENVIRONMENT == "production")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -177,42 +214,31 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Email: printed to the terminal unless EMAIL_URL or EMAIL_HOST says otherwise. EMAIL_URL
-# can also name an email provider (postmark, ses, mailgun, sendgrid, brevo), sent to
+# Email: all of it from EMAIL_URL, printed to the terminal without one. EMAIL_URL names an
+# SMTP server or an email provider (postmark, ses, mailgun, sendgrid, brevo), sent to
 # through django-anymail; clinic.env.email_settings lists the forms.
 ANYMAIL: dict[str, object] = {}
-if env_str("EMAIL_URL"):
-    _email = email_settings(env_str("EMAIL_URL"))
-    ANYMAIL |= _email.pop("ANYMAIL", {})  # type: ignore[arg-type]
-    globals().update(_email)
-elif env_str("EMAIL_HOST"):
-    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    EMAIL_HOST = env_str("EMAIL_HOST")
-    EMAIL_PORT = env_int("EMAIL_PORT", 25)
-    EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
-    EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
-    EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
-    EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
-else:
-    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
-DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "aftercare@localhost")
+_email = email_settings(env.str("EMAIL_URL", "") or "console://")
+ANYMAIL |= _email.pop("ANYMAIL", {})  # type: ignore[arg-type]
+globals().update(_email)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "aftercare@localhost")
 # The provider's delivery reports (bounces, complaints) arrive at
 # /anymail/<provider>/tracking/ (aftercare.delivery.webhook_urls), which answer 404 until
 # EMAIL_WEBHOOK_SECRET ("user:password", put in the webhook address the provider calls)
 # is set. Mailgun and SendGrid also sign their reports: give their keys.
-if env_str("EMAIL_WEBHOOK_SECRET"):
-    ANYMAIL["WEBHOOK_SECRET"] = env_str("EMAIL_WEBHOOK_SECRET")
-if env_str("MAILGUN_WEBHOOK_SIGNING_KEY"):
-    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env_str("MAILGUN_WEBHOOK_SIGNING_KEY")
-if env_str("SENDGRID_WEBHOOK_VERIFICATION_KEY"):
-    ANYMAIL["SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"] = env_str(
+if env.secret("EMAIL_WEBHOOK_SECRET"):
+    ANYMAIL["WEBHOOK_SECRET"] = env.secret("EMAIL_WEBHOOK_SECRET")
+if env.secret("MAILGUN_WEBHOOK_SIGNING_KEY"):
+    ANYMAIL["MAILGUN_WEBHOOK_SIGNING_KEY"] = env.secret("MAILGUN_WEBHOOK_SIGNING_KEY")
+if env.secret("SENDGRID_WEBHOOK_VERIFICATION_KEY"):
+    ANYMAIL["SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"] = env.secret(
         "SENDGRID_WEBHOOK_VERIFICATION_KEY"
     )
 
 # Celery: Redis when configured, otherwise kombu's filesystem transport, which
 # (unlike memory://) is shared between the worker and beat processes.
-REDIS_URL = env_str("REDIS_URL")
-CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
+REDIS_URL = env.str("REDIS_URL", "")
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", REDIS_URL or "filesystem://")
 CELERY_BROKER_FOLDER = VAR_DIR / "celery-broker"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -227,42 +253,42 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 300)
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", 300)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", 240)
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "dispatch-due-reminders": {
         "task": "aftercare.tasks.dispatch_due_reminders",
-        "schedule": float(env_int("REMINDER_DISPATCH_INTERVAL", 60)),
+        "schedule": float(env.int("REMINDER_DISPATCH_INTERVAL", 60)),
         # A tick that waited longer than one interval is replaced by the next one.
-        "options": {"expires": float(env_int("REMINDER_DISPATCH_INTERVAL", 60))},
+        "options": {"expires": float(env.int("REMINDER_DISPATCH_INTERVAL", 60))},
     },
 }
 CELERY_TIMEZONE = "UTC"
 
 # Reminder dispatch (aftercare.delivery.dispatch): the reminder table is the queue.
-REMINDER_BATCH_SIZE = env_int("REMINDER_BATCH_SIZE", 100)
-REMINDER_LEASE_SECONDS = env_int("REMINDER_LEASE_SECONDS", 120)
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", 100)
+REMINDER_LEASE_SECONDS = env.int("REMINDER_LEASE_SECONDS", 120)
 # A message the mail server keeps refusing (4xx) is retried this long after the first
 # refusal, then failed; an unreachable server never fails a message.
-REMINDER_RETRY_WINDOW_HOURS = env_int("REMINDER_RETRY_WINDOW_HOURS", 24)
-REMINDER_RETRY_BASE_SECONDS = env_int("REMINDER_RETRY_BASE_SECONDS", 60)
-REMINDER_RETRY_MAX_SECONDS = env_int("REMINDER_RETRY_MAX_SECONDS", 1800)
-PATIENT_LINK_DAYS = env_int("PATIENT_LINK_DAYS", 180)
-PRIVATE_MEDIA_ROOT = Path(env_str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private-media")))
-CONCERN_PHOTO_MAX_BYTES = env_int("CONCERN_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
-CONCERN_PHOTO_MAX_MEGAPIXELS = env_int("CONCERN_PHOTO_MAX_MEGAPIXELS", 40)
-MESSAGE_ID_DOMAIN = env_str("MESSAGE_ID_DOMAIN", urlparse(SITE_URL).hostname or "localhost")
+REMINDER_RETRY_WINDOW_HOURS = env.int("REMINDER_RETRY_WINDOW_HOURS", 24)
+REMINDER_RETRY_BASE_SECONDS = env.int("REMINDER_RETRY_BASE_SECONDS", 60)
+REMINDER_RETRY_MAX_SECONDS = env.int("REMINDER_RETRY_MAX_SECONDS", 1800)
+PATIENT_LINK_DAYS = env.int("PATIENT_LINK_DAYS", 180)
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", str(VAR_DIR / "private-media")))
+CONCERN_PHOTO_MAX_BYTES = env.int("CONCERN_PHOTO_MAX_BYTES", 8 * 1024 * 1024)
+CONCERN_PHOTO_MAX_MEGAPIXELS = env.int("CONCERN_PHOTO_MAX_MEGAPIXELS", 40)
+MESSAGE_ID_DOMAIN = env.str("MESSAGE_ID_DOMAIN", urlparse(SITE_URL).hostname or "localhost")
 
 # Rate limit on bad patient links, per client address (aftercare.portal.ratelimit).
-PATIENT_LINK_FAILURE_LIMIT = env_int("PATIENT_LINK_FAILURE_LIMIT", 20)
-PATIENT_LINK_FAILURE_WINDOW_SECONDS = env_int("PATIENT_LINK_FAILURE_WINDOW_SECONDS", 600)
+PATIENT_LINK_FAILURE_LIMIT = env.int("PATIENT_LINK_FAILURE_LIMIT", 20)
+PATIENT_LINK_FAILURE_WINDOW_SECONDS = env.int("PATIENT_LINK_FAILURE_WINDOW_SECONDS", 600)
 # Reverse proxies in front of the app (0: clients connect directly). With N proxies the
 # client's address is the N-th from the right in X-Forwarded-For.
-TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0)
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", 0)
 # A shared cache makes the rate limit hold across processes: CACHE_URL, else the Redis
 # at REDIS_URL (its keys under KEY_PREFIX, apart from the broker's: aftercare.portal.ratelimit).
-CACHE_URL = env_str("CACHE_URL") or REDIS_URL
+CACHE_URL = env.str("CACHE_URL", "") or REDIS_URL
 CACHES = {
     "default": (
         {
@@ -280,20 +306,39 @@ CACHES = {
 # HTTPS: with an https SITE_URL, plain HTTP is redirected, HSTS is sent and cookies are
 # Secure. Behind reverse proxies (TRUSTED_PROXY_COUNT > 0) the proxy's X-Forwarded-Proto
 # says whether the client used HTTPS, so the proxy must set (never pass on) that header.
-SECURE_HTTPS = env_bool("SECURE_HTTPS", SITE_URL.startswith("https://"))
+SECURE_HTTPS = env.bool("SECURE_HTTPS", SITE_URL.startswith("https://"))
 SECURE_SSL_REDIRECT = SECURE_HTTPS
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXY_COUNT else None
-SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SECURE_HTTPS else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HTTPS)
-SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", SECURE_HTTPS)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 365 * 24 * 3600 if SECURE_HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", SECURE_HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", SECURE_HTTPS)
 SESSION_COOKIE_SECURE = SECURE_HTTPS
 CSRF_COOKIE_SECURE = SECURE_HTTPS
 _site = urlparse(SITE_URL)
 CSRF_TRUSTED_ORIGINS = [f"{_site.scheme}://{_site.netloc}"]
 
+# Content-Security-Policy (django-csp's middleware) on every page, the Django admin's too,
+# and on the health checks (clinic.health): everything the pages load comes from this
+# site, no CDN, no inline script or style (tests/clinic/test_security.py checks the
+# templates). A view that needs another policy says so with csp.decorators.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [NONE],
+        "object-src": [NONE],
+    }
+}
+
 # LOG_FORMAT=json: one JSON object per line. Either way tokens and email addresses are
 # masked (clinic.logging), and the Celery worker's handlers get the same treatment.
-LOG_FORMAT = env_str("LOG_FORMAT", "plain")
+LOG_FORMAT = env.str("LOG_FORMAT", "plain")
 if LOG_FORMAT not in {"plain", "json"}:
     raise ImproperlyConfigured("LOG_FORMAT must be plain or json")
 LOGGING = {
@@ -308,7 +353,7 @@ LOGGING = {
             "filters": ["redact_tokens"],
         }
     },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", "INFO")},
     # Django's own loggers don't propagate to the root: route them through the
     # redacting handler too, or request lines would carry patient tokens.
     "loggers": {

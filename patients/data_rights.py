@@ -271,7 +271,7 @@ def _erase_practitioner_text(patient: Patient, now: datetime) -> None:
                 reminder["label"] = ERASED_TEXT
                 reminder["summary_md"] = ERASED_TEXT
         AftercarePlan.objects.filter(pk=plan.pk).update(content=content)
-    patient.courses.filter(ended_at__isnull=True).update(ended_at=now)
+    patient.courses.active().update(ended_at=now)
 
 
 def _delete_photos(names: list[str]) -> None:

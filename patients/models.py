@@ -1,7 +1,8 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -9,6 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
 
+from aftercare.planner.courses import visit_day
 from aftercare.planner.inputs import AREAS, DEVICES
 from clinic.models import Clinic
 
@@ -205,6 +207,23 @@ class Patient(models.Model):
         return frozenset(name for name, present in flags.items() if present)
 
 
+class TreatmentQuerySet(models.QuerySet["Treatment"]):
+    def same_visit_as(self, treatment: Treatment) -> TreatmentQuerySet:
+        """The patient's treatments on the same local day (the clinic's time zone) as
+        `treatment`, itself included, in order: one visit, one plan."""
+        zone = ZoneInfo(treatment.clinic.timezone)
+        day = visit_day(treatment.performed_at, treatment.clinic.timezone)
+        starts = datetime.combine(day, time(0), tzinfo=zone)
+        ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone)
+        return (
+            self.select_related("patient", "clinic")
+            .filter(
+                patient_id=treatment.patient_id, performed_at__gte=starts, performed_at__lt=ends
+            )
+            .order_by("performed_at", "id")
+        )
+
+
 class Treatment(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="treatments")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="treatments")
@@ -220,6 +239,8 @@ class Treatment(models.Model):
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TreatmentQuerySet.as_manager()
 
     class Meta:
         ordering = ["-performed_at", "-id"]

@@ -9,32 +9,23 @@ from django import forms
 from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from aftercare.models import PatientLink
 from clinic.access import staff_required
+from patients.access import patient_for
 from patients.audit import patient_record_viewed
 from patients.data_rights import patient_erase, patient_export
-from patients.models import Patient
 from patients.timeline import timeline_events
 
 AUDIT_ENTRIES_SHOWN = 50
 
 
-def _get_patient(request: HttpRequest, pk: int) -> Patient:
-    return get_object_or_404(
-        Patient.objects.select_related("clinic"),
-        pk=pk,
-        clinic=request.membership.clinic,
-        erased_at__isnull=True,
-    )
-
-
 @staff_required(perms=["patients.view_patient"])
 def patient_timeline(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = patient_for(request, pk)
     now = timezone.now()
     links = PatientLink.objects.filter(plan__treatment__patient=patient).order_by("-created_at")
     context = {
@@ -53,7 +44,7 @@ def patient_timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["patients.export_patient"])
 def patient_export_json(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = patient_for(request, pk)
     data = patient_export(patient=patient, now=timezone.now())
     patient_record_viewed(patient=patient, page="export-json")
     response = HttpResponse(
@@ -68,7 +59,7 @@ def patient_export_json(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["patients.export_patient"])
 def patient_export_html(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = patient_for(request, pk)
     data = patient_export(patient=patient, now=timezone.now())
     patient_record_viewed(patient=patient, page="export-html")
     response = render(request, "patients/patient_export.html", {"patient": patient, "data": data})
@@ -86,7 +77,7 @@ class EraseForm(forms.Form):
 @staff_required(perms=["patients.erase_patient"])
 @require_http_methods(["GET", "POST"])
 def patient_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = patient_for(request, pk)
     form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         erasure = patient_erase(patient=patient, by=request.user, now=timezone.now())

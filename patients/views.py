@@ -3,38 +3,24 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from aftercare.models import PatientLink
 from aftercare.plans.adjust_views import treatment_plan_context
 from aftercare.plans.visits import active_course
 from clinic.access import staff_required
+from patients.access import patient_for, treatment_for
 from patients.audit import patient_record_viewed
 from patients.forms import PatientForm, PatientSearchForm, TreatmentForm
-from patients.models import Patient, Treatment
+from patients.models import Patient
 from patients.services import patient_create, patient_update, treatment_create
 
 PATIENTS_PER_PAGE = 25
 
 
-def _get_patient(request: HttpRequest, pk: int) -> Patient:
-    return get_object_or_404(
-        Patient, pk=pk, clinic=request.membership.clinic, erased_at__isnull=True
-    )
-
-
 def _may_edit_clinical(request: HttpRequest) -> bool:
     return request.user.has_perm("patients.change_clinical_details")
-
-
-def _get_treatment(request: HttpRequest, pk: int) -> Treatment:
-    return get_object_or_404(
-        Treatment.objects.select_related("patient", "practitioner"),
-        pk=pk,
-        clinic=request.membership.clinic,
-        patient__erased_at__isnull=True,
-    )
 
 
 @staff_required(perms=["patients.view_patient"])
@@ -68,7 +54,7 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
 
 @staff_required(perms=["patients.change_patient"])
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = patient_for(request, pk)
     form = PatientForm(request.POST or None, instance=patient, clinical=_may_edit_clinical(request))
     if request.method == "POST" and form.is_valid():
         patient_update(patient=form.instance, by=request.user)
@@ -79,7 +65,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["patients.view_patient"])
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = patient_for(request, pk)
     treatments = patient.treatments.select_related("practitioner")
     reminders = patient.reminders.prefetch_related("sent_messages").order_by("due_at", "id")
     links = PatientLink.objects.filter(plan__treatment__patient=patient).order_by("-created_at")
@@ -101,7 +87,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["patients.add_treatment"])
 def treatment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = _get_patient(request, pk)
+    patient = patient_for(request, pk)
     if patient.skin_type is None:
         messages.error(request, "Record the patient's skin type before logging a treatment.")
         return redirect("patients:edit", pk=patient.pk)
@@ -122,7 +108,7 @@ def treatment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["patients.view_treatment"])
 def treatment_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    treatment = _get_treatment(request, pk)
+    treatment = treatment_for(request, pk)
     patient_record_viewed(patient=treatment.patient, page="treatment")
     context = {"treatment": treatment, **treatment_plan_context(request, treatment)}
     return render(request, "patients/treatment_detail.html", context)

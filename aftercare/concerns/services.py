@@ -13,8 +13,8 @@ from django.db import transaction
 from PIL import Image, ImageOps
 
 from aftercare.concerns.alerts import concern_alert_send
+from aftercare.concerns.tasks import send_concern_alert
 from aftercare.models import RED_FLAG_SYMPTOMS, ConcernReport, PatientLink
-from aftercare.tasks import send_concern_alert
 
 logger = logging.getLogger(__name__)
 PHOTO_MAX_SIDE = 2000

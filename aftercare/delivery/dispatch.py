@@ -36,10 +36,9 @@ from django.utils import timezone
 
 from aftercare.delivery.emails import RenderedEmail, masked, reminder_email
 from aftercare.delivery.transports import EmailTransport, TransportError
+from aftercare.links import link_addresses, links_current
 from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus, SentMessage
 from aftercare.planner.planning import Plan
-from aftercare.plans.plan_cache import stored_plan
-from aftercare.portal.links import link_addresses, links_current
 
 logger = logging.getLogger(__name__)
 DUE = [ReminderStatus.PENDING, ReminderStatus.SENDING]
@@ -118,14 +117,13 @@ def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
     reminders = list(
         _held(claim, Reminder.objects.filter(id__in=claim.ids))
         .select_related("patient", "plan__treatment__clinic")
-        # The plan's JSON is parsed once per process (plan_cache), not once per row.
-        .defer("plan__content")
         .order_by("next_attempt_at", "id")
     )
-    links = links_current(
-        plans=list({reminder.plan_id: reminder.plan for reminder in reminders}.values()),
-        now=clock(),
-    )
+    # One instance per plan, so each plan's content is parsed once per batch.
+    plan_of = {reminder.plan_id: reminder.plan for reminder in reminders}
+    for reminder in reminders:
+        reminder.plan = plan_of[reminder.plan_id]
+    links = links_current(plans=list(plan_of.values()), now=clock())
     plans: dict[int, tuple[Plan, str, str, str]] = {}
     with EmailTransport() as transport:
         for position, reminder in enumerate(reminders):
@@ -213,7 +211,7 @@ def copy_of(
 
 
 def _plan_links(plan: AftercarePlan, link: PatientLink) -> tuple[Plan, str, str, str]:
-    return (stored_plan(plan), *link_addresses(link))
+    return (plan.content_plan, *link_addresses(link))
 
 
 def _held(claim: Claim, rows):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aftercare.tasks import send_plan_reminders_now
+from aftercare.delivery.tasks import send_plan_reminders_now
 
 logger = logging.getLogger(__name__)
 

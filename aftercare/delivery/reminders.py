@@ -13,12 +13,10 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftercare.delivery.queue import queue_plan_reminders
+from aftercare.links import link_issue, links_revoke
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus
-from aftercare.planner.planning import plan_from_dict
-from aftercare.plans.visits import visit_treatments
-from aftercare.portal.links import link_issue, links_revoke
 from patients.consent import consent_change_record
-from patients.models import ConsentSource, Patient
+from patients.models import ConsentSource, Patient, Treatment
 
 # Why reminders were cancelled when the provider reported the address undeliverable;
 # correcting the address puts the ones still to come back (reminders_resume_for_address).
@@ -27,6 +25,24 @@ UNDELIVERABLE = "email address undeliverable"
 
 def new_message_id() -> str:
     return f"<reminder-{uuid.uuid4().hex}@{settings.MESSAGE_ID_DOMAIN}>"
+
+
+def reminder_row(
+    *, plan: AftercarePlan, kind: str, label: str, covers: str, day_number: int, due_at: datetime
+) -> Reminder:
+    """An unsaved reminder row for the plan's patient, due at `due_at`, with its own
+    Message-ID: the one place a reminder row is made."""
+    return Reminder(
+        plan=plan,
+        patient=plan.treatment.patient,
+        kind=kind,
+        label=label,
+        covers=covers,
+        day_number=day_number,
+        due_at=due_at,
+        next_attempt_at=due_at,
+        message_id=new_message_id(),
+    )
 
 
 def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
@@ -40,13 +56,13 @@ def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
     patient = plan.treatment.patient
     if not patient.can_receive_reminders or not plan.is_current:
         return []
-    visit = [treatment.pk for treatment in visit_treatments(plan.treatment)]
+    visit = Treatment.objects.same_visit_as(plan.treatment).values_list("pk", flat=True)
     already_sent = set(
         Reminder.objects.filter(
             plan__treatment_id__in=visit, status=ReminderStatus.SENT
         ).values_list("kind", flat=True)
     )
-    content = plan_from_dict(plan.content)
+    content = plan.content_plan
     rows = []
     for moment in content.reminders:
         first = moment.day_number == 0
@@ -54,16 +70,13 @@ def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
             continue
         due_at = max(moment.send_at, now) if first else moment.send_at
         rows.append(
-            Reminder(
+            reminder_row(
                 plan=plan,
-                patient=patient,
                 kind=moment.key,
                 label=moment.label,
                 covers=moment.summary_md,
                 day_number=moment.day_number,
                 due_at=due_at,
-                next_attempt_at=due_at,
-                message_id=new_message_id(),
             )
         )
     created = Reminder.objects.bulk_create(rows)
@@ -78,7 +91,7 @@ def reminders_carry_note(*, plan: AftercarePlan, note: str) -> None:
     emails already sent keep what they said.
     """
     waiting = Reminder.objects.filter(plan=plan).waiting()
-    visit = [treatment.pk for treatment in visit_treatments(plan.treatment)]
+    visit = Treatment.objects.same_visit_as(plan.treatment).values_list("pk", flat=True)
     already_told = Reminder.objects.filter(
         plan__treatment_id__in=visit, status=ReminderStatus.SENT, note=note
     ).exists()
@@ -163,25 +176,19 @@ def link_reissue(*, patient: Patient, now: datetime) -> Reminder | None:
 
     None if the patient has no current plan or cannot receive emails.
     """
-    plan = (
-        AftercarePlan.objects.filter(treatment__patient=patient, superseded_at__isnull=True)
-        .order_by("-treatment__performed_at")
-        .first()
-    )
+    plan = AftercarePlan.objects.current_for(patient)
     if plan is None or not patient.can_receive_reminders:
         return None
     links_revoke(patient_id=patient.pk, now=now)
     link_issue(plan=plan)
-    reminder = Reminder.objects.create(
+    reminder = reminder_row(
         plan=plan,
-        patient=patient,
         kind=f"new-link-{uuid.uuid4().hex[:12]}",
         label="Your new aftercare link",
         covers="Here is a new link to your aftercare plan. Earlier links no longer work.",
-        day_number=max(plan_from_dict(plan.content).day_number_at(now), 0),
+        day_number=max(plan.content_plan.day_number_at(now), 0),
         due_at=now,
-        next_attempt_at=now,
-        message_id=new_message_id(),
     )
+    reminder.save()
     transaction.on_commit(lambda: queue_plan_reminders(plan.pk))
     return reminder

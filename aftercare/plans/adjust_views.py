@@ -12,7 +12,7 @@ from datetime import timedelta
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -33,6 +33,7 @@ from aftercare.planner.adjustments import (
 from aftercare.planner.courses import latest_step, visit_day, window_opens_within
 from aftercare.planner.planning import Plan
 from aftercare.plans import services
+from aftercare.plans.access import course_for, plan_for
 from aftercare.plans.adjust_forms import (
     AddReminderForm,
     CourseForm,
@@ -41,25 +42,17 @@ from aftercare.plans.adjust_forms import (
     SkipReminderForm,
 )
 from aftercare.plans.display import plan_context
-from aftercare.plans.plan_cache import stored_plan
 from aftercare.plans.visits import course_facts, visit_days, visit_plans
 from clinic.access import staff_required
-from patients.models import Patient, Treatment
+from patients.access import patient_for
+from patients.models import Treatment
 
 COMING_DAYS = 7
 
 
-def _get_plan(request: HttpRequest, pk: int) -> AftercarePlan:
-    return get_object_or_404(
-        AftercarePlan.objects.select_related("treatment__patient", "treatment__clinic"),
-        pk=pk,
-        treatment__clinic=request.membership.clinic,
-    )
-
-
 def _adjustable(request: HttpRequest, pk: int) -> tuple[AftercarePlan, Plan]:
-    plan = _get_plan(request, pk)
-    return plan, stored_plan(plan)
+    plan = plan_for(request, pk)
+    return plan, plan.content_plan
 
 
 def _save(
@@ -165,19 +158,17 @@ def adjust_add_reminder(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(perms=["aftercare.view_aftercareplan"])
 def plan_revision(request: HttpRequest, pk: int) -> HttpResponse:
     """Any revision of a plan, as it was: earlier versions stay readable."""
-    plan = _get_plan(request, pk)
+    plan = plan_for(request, pk)
     context = {"stored_plan": plan, "treatment": plan.treatment}
-    context.update(plan_context(stored_plan(plan)))
+    context.update(plan_context(plan.content_plan))
     return render(request, "aftercare/plan_revision.html", context)
 
 
 @staff_required(perms=["aftercare.add_treatmentcourse"])
 @require_http_methods(["GET", "POST"])
 def course_create(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(
-        Patient, pk=pk, clinic=request.membership.clinic, erased_at__isnull=True
-    )
-    if patient.courses.filter(ended_at__isnull=True).exists():
+    patient = patient_for(request, pk)
+    if patient.courses.active().exists():
         messages.error(request, "The patient is already on a course: end it first.")
         return redirect("patients:detail", pk=patient.pk)
     days = visit_days(patient, request.membership.clinic.timezone)
@@ -194,11 +185,7 @@ def course_create(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(perms=["aftercare.change_treatmentcourse"])
 @require_POST
 def course_end(request: HttpRequest, pk: int) -> HttpResponse:
-    course = get_object_or_404(
-        TreatmentCourse.objects.select_related("patient"),
-        pk=pk,
-        patient__clinic=request.membership.clinic,
-    )
+    course = course_for(request, pk)
     if services.course_end(course=course, user=request.user):
         messages.success(request, "Course ended.")
     return redirect("patients:detail", pk=course.patient_id)
@@ -210,9 +197,11 @@ def courses_due(request: HttpRequest) -> HttpResponse:
     clinic = request.membership.clinic
     today = visit_day(timezone.now(), clinic.timezone)
     opening, open_now = [], []
-    courses = TreatmentCourse.objects.filter(
-        patient__clinic=clinic, patient__erased_at__isnull=True, ended_at__isnull=True
-    ).select_related("patient")
+    courses = (
+        TreatmentCourse.objects.active()
+        .filter(patient__clinic=clinic, patient__erased_at__isnull=True)
+        .select_related("patient")
+    )
     for course in courses:
         step = latest_step(course_facts(course), visit_days(course.patient, clinic.timezone))
         if step is None or step.next_window_opens is None:
@@ -241,7 +230,7 @@ def treatment_plan_context(request: HttpRequest, treatment: Treatment) -> dict[s
     context: dict[str, object] = {"plans": plans, "stored_plan": shown}
     if shown is None:
         return context
-    content = stored_plan(shown)
+    content = shown.content_plan
     visit = [plan.treatment for plan in plans if plan.treatment_id != treatment.pk]
     sent = set(
         Reminder.objects.filter(

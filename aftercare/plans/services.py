@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from aftercare.delivery.queue import queue_plan_reminders
 from aftercare.delivery.reminders import (
-    new_message_id,
+    reminder_row,
     reminders_cancel_for_plans,
     reminders_carry_note,
     reminders_schedule,
@@ -33,9 +33,9 @@ from aftercare.planner.combining import combine_plans
 from aftercare.planner.courses import course_step, visit_day
 from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
 from aftercare.planner.inputs import ClinicFacts, Guidance, TreatmentFacts
-from aftercare.planner.planning import CourseStep, Plan, build_plan, plan_from_dict, plan_to_dict
+from aftercare.planner.planning import CourseStep, Plan, build_plan, plan_to_dict
 from aftercare.planner.seasons import hemisphere_for_timezone
-from aftercare.plans.visits import course_facts, visit_days, visit_treatments
+from aftercare.plans.visits import course_facts, visit_days
 from clinic.models import Clinic
 from patients.models import Patient, Treatment
 
@@ -94,7 +94,7 @@ def plan_create(
     """
     now = now or timezone.now()
     guidance = guidance_for_clinic(treatment.clinic)
-    visit = visit_treatments(treatment)
+    visit = list(Treatment.objects.same_visit_as(treatment))
     visit_ids = [part.pk for part in visit]
     clinic = clinic_facts(treatment.clinic)
     if drop_adjustments:
@@ -106,7 +106,8 @@ def plan_create(
     current = list(
         AftercarePlan.objects.select_for_update()
         .select_related("treatment")
-        .filter(treatment__patient_id=treatment.patient_id, superseded_at__isnull=True)
+        .current()
+        .filter(treatment__patient_id=treatment.patient_id)
     )
     later = [
         other
@@ -160,7 +161,7 @@ def plan_adjust(
     )
     if not plan.is_current:
         raise PlanNotCurrent
-    before = plan_from_dict(plan.content)
+    before = plan.content_plan
     after = apply_adjustments(before, [adjustment])
     new_plan = plan_revise(plan=plan, content=after, created_by=user, now=now)
     record = PlanAdjustment(
@@ -249,14 +250,14 @@ def course_end(
     *, course: TreatmentCourse, user: AbstractBaseUser | None, now: datetime | None = None
 ) -> bool:
     now = now or timezone.now()
-    ended = TreatmentCourse.objects.filter(pk=course.pk, ended_at__isnull=True).update(ended_at=now)
+    ended = TreatmentCourse.objects.filter(pk=course.pk).active().update(ended_at=now)
     if ended:
         _restep_current_plan(patient=course.patient, user=user, now=now)
     return bool(ended)
 
 
 def course_step_for(*, patient: Patient, day: date, timezone_name: str) -> CourseStep | None:
-    course = patient.courses.filter(ended_at__isnull=True, starts_on__lte=day).first()
+    course = patient.courses.active().filter(starts_on__lte=day).first()
     if course is None:
         return None
     return course_step(course_facts(course), visit_days(patient, timezone_name), day)
@@ -266,13 +267,11 @@ def _restep_current_plan(*, patient: Patient, user: AbstractBaseUser | None, now
     plan = (
         AftercarePlan.objects.select_for_update()
         .select_related("treatment__clinic")
-        .filter(treatment__patient=patient, superseded_at__isnull=True)
-        .order_by("-treatment__performed_at")
-        .first()
+        .current_for(patient)
     )
     if plan is None:
         return
-    content = plan_from_dict(plan.content)
+    content = plan.content_plan
     day = visit_day(plan.treatment.performed_at, content.timezone)
     step = course_step_for(patient=patient, day=day, timezone_name=content.timezone)
     if step != content.course:
@@ -308,17 +307,14 @@ def _schedule_added(plan: AftercarePlan, content: Plan, key: str, now: datetime)
         return
     planned = next(reminder for reminder in content.reminders if reminder.key == key)
     due_at = max(planned.send_at, now)
-    Reminder.objects.create(
+    reminder_row(
         plan=plan,
-        patient=patient,
         kind=key,
         label=planned.label,
         covers=planned.summary_md,
         day_number=planned.day_number,
         due_at=due_at,
-        next_attempt_at=due_at,
-        message_id=new_message_id(),
-    )
+    ).save()
     if due_at <= now:
         transaction.on_commit(lambda: queue_plan_reminders(plan.pk))
 

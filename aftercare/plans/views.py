@@ -2,36 +2,32 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from aftercare.concerns import services as concerns
 from aftercare.concerns.forms import HandleConcernForm
 from aftercare.delivery import reminders
-from aftercare.models import AftercarePlan, ConcernReport, Reminder, SentMessage
-from aftercare.planner.planning import plan_from_dict
+from aftercare.links import links_revoke
+from aftercare.models import ConcernReport
+from aftercare.plans.access import (
+    concern_for,
+    plan_for,
+    reminder_for,
+    sent_message_for,
+)
 from aftercare.plans.display import plan_context
 from aftercare.plans.services import plan_create
 from aftercare.plans.today import EARLY_RECOVERY, dashboard_for
-from aftercare.portal.links import links_revoke
 from clinic.access import staff_required
-from patients.models import Patient, Treatment
-
-
-def _get_treatment(request: HttpRequest, pk: int) -> Treatment:
-    return get_object_or_404(
-        Treatment.objects.select_related("patient", "clinic"),
-        pk=pk,
-        clinic=request.membership.clinic,
-        patient__erased_at__isnull=True,
-    )
+from patients.access import patient_for, treatment_for
 
 
 @staff_required(perms=["aftercare.add_aftercareplan"])
 @require_POST
 def plan_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
-    treatment = _get_treatment(request, pk)
+    treatment = treatment_for(request, pk)
     # Dropping a practitioner's adjustments is itself a clinical change.
     drop = bool(request.POST.get("drop_adjustments")) and request.user.has_perm(
         "aftercare.add_planadjustment"
@@ -48,24 +44,20 @@ def plan_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(perms=["aftercare.view_aftercareplan"])
 def plan_sheet(request: HttpRequest, pk: int) -> HttpResponse:
     """The one-page instruction sheet staff print and hand to the patient."""
-    plan = get_object_or_404(
-        AftercarePlan.objects.select_related("treatment__patient", "treatment__clinic"),
-        pk=pk,
-        treatment__clinic=request.membership.clinic,
-    )
+    plan = plan_for(request, pk)
     context = {
         "stored_plan": plan,
         "clinic": plan.treatment.clinic,
         "patient": plan.treatment.patient,
     }
-    context.update(plan_context(plan_from_dict(plan.content)))
+    context.update(plan_context(plan.content_plan))
     return render(request, "aftercare/plan_sheet.html", context)
 
 
 @staff_required(perms=["aftercare.change_reminder"])
 @require_POST
 def reminder_resend(request: HttpRequest, pk: int) -> HttpResponse:
-    reminder = get_object_or_404(Reminder, pk=pk, patient__clinic=request.membership.clinic)
+    reminder = reminder_for(request, pk)
     if reminders.reminder_resend(reminder=reminder):
         messages.success(request, f"“{reminder.label}” will be sent again within a minute.")
     else:
@@ -76,7 +68,7 @@ def reminder_resend(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(perms=["aftercare.change_reminder"])
 @require_POST
 def patient_reminders_stop(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    patient = patient_for(request, pk)
     stopped = reminders.reminders_stop_for_patient(
         patient=patient, reason="stopped by staff", by=request.user
     )
@@ -90,20 +82,8 @@ def patient_reminders_stop(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["aftercare.view_sentmessage"])
 def sent_message_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    sent = get_object_or_404(
-        SentMessage.objects.select_related("reminder__patient"),
-        pk=pk,
-        reminder__patient__clinic=request.membership.clinic,
-    )
+    sent = sent_message_for(request, pk)
     return render(request, "aftercare/sent_message.html", {"sent": sent})
-
-
-def _get_concern(request: HttpRequest, pk: int) -> ConcernReport:
-    return get_object_or_404(
-        ConcernReport.objects.select_related("patient", "handled_by"),
-        pk=pk,
-        clinic=request.membership.clinic,
-    )
 
 
 @staff_required(perms=["aftercare.view_concernreport"])
@@ -121,7 +101,7 @@ def concern_list(request: HttpRequest) -> HttpResponse:
 @staff_required(perms=["aftercare.change_concernreport"])
 @require_http_methods(["GET", "POST"])
 def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_concern(request, pk)
+    report = concern_for(request, pk)
     form = HandleConcernForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         if concerns.concern_mark_handled(
@@ -136,7 +116,7 @@ def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["aftercare.view_concernreport"])
 def concern_photo(request: HttpRequest, pk: int) -> HttpResponse:
-    report = _get_concern(request, pk)
+    report = concern_for(request, pk)
     if not report.photo:
         raise Http404("No photo")
     response = FileResponse(report.photo.open("rb"), content_type="image/jpeg")
@@ -147,7 +127,7 @@ def concern_photo(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(perms=["aftercare.change_patientlink"])
 @require_POST
 def patient_links_revoke(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    patient = patient_for(request, pk)
     revoked = links_revoke(patient_id=patient.pk, now=timezone.now())
     messages.success(
         request, f"{revoked} link(s) revoked: they now show a 'link does not work' page."
@@ -158,7 +138,7 @@ def patient_links_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_required(perms=["aftercare.change_patientlink"])
 @require_POST
 def patient_link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
-    patient = get_object_or_404(Patient, pk=pk, clinic=request.membership.clinic)
+    patient = patient_for(request, pk)
     if reminders.link_reissue(patient=patient, now=timezone.now()) is None:
         messages.error(
             request,

@@ -15,7 +15,6 @@ from functools import wraps
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.csrf import csrf_exempt
@@ -24,20 +23,17 @@ from django.views.decorators.http import require_http_methods
 from aftercare.concerns.forms import ConcernReportForm
 from aftercare.concerns.services import concern_report_create
 from aftercare.delivery.reminders import reminders_stop_for_patient
-from aftercare.models import PatientLink
-from aftercare.planner.planning import Plan
-from aftercare.plans.calendar import plan_calendar
-from aftercare.plans.display import KIND_HEADINGS, plan_context
-from aftercare.plans.plan_cache import identity as plan_identity
-from aftercare.plans.plan_cache import rendered_pages, stored_plan
-from aftercare.plans.visits import followed_plan
-from aftercare.portal import ratelimit
-from aftercare.portal.links import (
+from aftercare.links import (
     link_for_token,
     link_for_token_any_state,
     patient_id_for_unsubscribe_token,
 )
-from aftercare.portal.page_link import link_for_page
+from aftercare.models import PatientLink
+from aftercare.planner.planning import Plan
+from aftercare.plans.calendar import plan_calendar
+from aftercare.plans.display import KIND_HEADINGS, plan_context
+from aftercare.plans.visits import followed_plan
+from aftercare.portal import ratelimit
 from aftercare.portal.session import LINK_SESSION_KEY
 from clinic.models import Clinic
 from patients.models import Patient
@@ -118,7 +114,12 @@ def patient_page(view: PatientView) -> PatientView:
         link_id = request.session.get(SESSION_KEY)
         link = None
         if link_id is not None:
-            link = link_for_page(link_id=link_id, clinic_slug=clinic_slug, now=timezone.now())
+            link = (
+                PatientLink.objects.usable(timezone.now())
+                .select_related("plan__treatment__clinic")
+                .filter(pk=link_id, plan__treatment__clinic__slug=clinic_slug)
+                .first()
+            )
         if link is None:
             return _link_not_found(request, clinic_slug)
         if link.plan.superseded_by_id is not None:
@@ -168,34 +169,20 @@ def open_link(request: HttpRequest, clinic_slug: str, token: str) -> HttpRespons
 
 @patient_page
 def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
-    plan = stored_plan(link.plan)
+    plan = link.plan.content_plan
     context = _page_context(request, link, plan, "today")
     active = [item for item in plan.items_active_at(context["now"]) if item.kind != "warning"]
-    clinic = context["clinic"]
-    # Everything the page shows: it changes only when one of these does.
-    key = (
-        plan_identity(link.plan),
-        link.plan.superseded_at is not None,
-        context["day_number"],
-        context["phase_key_today"],
-        tuple(item.key for item in active),
-        tuple(restriction.key for restriction in context["active_restrictions"]),
-        (clinic.slug, clinic.name, clinic.phone, clinic.email, clinic.booking_url),
-    )
-    html = rendered_pages.get(key)
-    if html is None:
-        context["today_groups"] = [
-            (label, [item for item in active if item.kind == kind])
-            for kind, label in KIND_HEADINGS.items()
-            if any(item.kind == kind for item in active)
-        ]
-        html = rendered_pages.put(key, render_to_string("patient/today.html", context))
-    return HttpResponse(html)
+    context["today_groups"] = [
+        (label, [item for item in active if item.kind == kind])
+        for kind, label in KIND_HEADINGS.items()
+        if any(item.kind == kind for item in active)
+    ]
+    return render(request, "patient/today.html", context)
 
 
 @patient_page
 def timeline(request: HttpRequest, link: PatientLink) -> HttpResponse:
-    plan = stored_plan(link.plan)
+    plan = link.plan.content_plan
     context = _page_context(request, link, plan, "timeline")
     context.update(plan_context(plan))
     return render(request, "patient/timeline.html", context)
@@ -203,14 +190,14 @@ def timeline(request: HttpRequest, link: PatientLink) -> HttpResponse:
 
 @patient_page
 def warning_signs(request: HttpRequest, link: PatientLink) -> HttpResponse:
-    context = _page_context(request, link, stored_plan(link.plan), "warning_signs")
+    context = _page_context(request, link, link.plan.content_plan, "warning_signs")
     return render(request, "patient/warning_signs.html", context)
 
 
 @patient_page
 def calendar_file(request: HttpRequest, link: PatientLink) -> HttpResponse:
     body = plan_calendar(
-        stored_plan(link.plan),
+        link.plan.content_plan,
         visit_id=link.plan.treatment_id,
         domain=settings.MESSAGE_ID_DOMAIN,
     )
@@ -236,7 +223,7 @@ def unsubscribe(request: HttpRequest, link: PatientLink) -> HttpResponse:
 def list_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) -> HttpResponse:
     """The List-Unsubscribe URL: GET shows a confirm page, POST acts (idempotent).
 
-    Its token is signed for the patient (aftercare.portal.links), not looked up as a plan
+    Its token is signed for the patient (aftercare.links), not looked up as a plan
     link: it works for as long as the patient exists, whatever became of the links.
     """
     patient_id = patient_id_for_unsubscribe_token(token)
@@ -278,7 +265,7 @@ def _unsubscribe_patient(request: HttpRequest, patient: Patient, clinic: Clinic)
 @patient_page
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, link: PatientLink) -> HttpResponse:
-    context = _page_context(request, link, stored_plan(link.plan), "report")
+    context = _page_context(request, link, link.plan.content_plan, "report")
     form = ConcernReportForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         concern = concern_report_create(

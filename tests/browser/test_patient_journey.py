@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from aftercare import tasks
 from aftercare.delivery.dispatch import dispatch_due
+from aftercare.links import link_current, token_for
 from aftercare.models import (
     AftercarePlan,
     ConcernReport,
@@ -25,7 +26,6 @@ from aftercare.models import (
     ReminderStatus,
 )
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
 from tests.browser.axe import axe_violations, describe
 from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory
 

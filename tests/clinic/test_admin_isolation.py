@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 
+from aftercare.links import link_issue
 from aftercare.models import (
     ConcernReport,
     GuidanceItem,
@@ -38,7 +39,6 @@ from aftercare.models import (
 )
 from aftercare.planner.adjustments import Adjustment
 from aftercare.plans.services import plan_adjust, plan_create
-from aftercare.portal.links import link_issue
 from clinic.admin_scoping import ClinicScopedAdmin
 from clinic.models import StaffMembership, StaffRole
 from patients.models import Patient

@@ -1,31 +1,10 @@
+"""EMAIL_URL (clinic.env.email_settings): SMTP and Django's backends through django-environ,
+email providers through django-anymail."""
+
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from clinic.env import email_settings, env_bool, env_int, env_list
-
-
-def test_env_bool_reads_common_spellings(monkeypatch):
-    monkeypatch.setenv("FLAG", "Yes")
-    assert env_bool("FLAG") is True
-    monkeypatch.setenv("FLAG", "off")
-    assert env_bool("FLAG", default=True) is False
-
-
-def test_env_bool_refuses_a_value_it_cannot_read(monkeypatch):
-    monkeypatch.setenv("FLAG", "maybe")
-    with pytest.raises(ImproperlyConfigured, match="FLAG must be true or false"):
-        env_bool("FLAG")
-
-
-def test_env_int_refuses_text(monkeypatch):
-    monkeypatch.setenv("PORT_NUMBER", "eighty")
-    with pytest.raises(ImproperlyConfigured, match="PORT_NUMBER must be a whole number"):
-        env_int("PORT_NUMBER", 1)
-
-
-def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch):
-    monkeypatch.setenv("HOSTS", "a.example, b.example,,")
-    assert env_list("HOSTS", []) == ["a.example", "b.example"]
+from clinic.env import email_settings
 
 
 def test_email_url_configures_smtp_with_starttls():
@@ -36,8 +15,63 @@ def test_email_url_configures_smtp_with_starttls():
     assert config["EMAIL_USE_TLS"] is True
 
 
+def test_email_url_smtp_gives_every_smtp_setting_with_defaults():
+    assert email_settings("smtp://mail.example") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example",
+        "EMAIL_PORT": 25,
+        "EMAIL_HOST_USER": "",
+        "EMAIL_HOST_PASSWORD": "",
+        "EMAIL_USE_TLS": False,
+        "EMAIL_USE_SSL": False,
+        "EMAIL_TIMEOUT": 10,
+    }
+
+
+def test_email_url_smtps_is_implicit_tls_on_port_465():
+    # django-environ's own `smtps` means STARTTLS; ours is TLS from the first byte.
+    config = email_settings("smtps://user:pass@mail.example?timeout=3")
+    assert (config["EMAIL_PORT"], config["EMAIL_USE_SSL"], config["EMAIL_USE_TLS"]) == (
+        465,
+        True,
+        False,
+    )
+    assert config["EMAIL_TIMEOUT"] == 3
+
+
+def test_email_url_smtp_ignores_other_query_options():
+    config = email_settings("smtp://mail.example?email_use_ssl=1")
+    assert config["EMAIL_USE_SSL"] is False
+    assert "OPTIONS" not in config
+
+
+def test_email_url_smtp_without_a_host_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="has no host"):
+        email_settings("smtp://")
+
+
+def test_email_url_smtp_with_a_timeout_that_is_not_whole_seconds_is_refused():
+    with pytest.raises(ImproperlyConfigured, match="timeout must be whole seconds"):
+        email_settings("smtp://mail.example?timeout=soon")
+
+
 def test_email_url_console_prints_emails():
-    assert email_settings("console://")["EMAIL_BACKEND"].endswith("console.EmailBackend")
+    assert email_settings("console://") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"
+    }
+
+
+def test_email_url_locmem_keeps_emails_in_memory():
+    assert email_settings("locmem://") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"
+    }
+
+
+def test_email_url_file_writes_to_the_absolute_folder():
+    assert email_settings("file:///var/mail/aftercare%20out") == {
+        "EMAIL_BACKEND": "django.core.mail.backends.filebased.EmailBackend",
+        "EMAIL_FILE_PATH": "/var/mail/aftercare out",
+    }
 
 
 def test_email_url_refuses_an_unknown_scheme():

@@ -39,9 +39,9 @@ from gunicorn.http.errors import ParseException
 from gunicorn.http.parser import RequestParser
 
 from aftercare import tasks
+from aftercare.links import link_current, token_for
 from aftercare.models import AftercarePlan
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
 from clinic.access_log import AccessLogger
 from clinic.logging import (
     JsonFormatter,

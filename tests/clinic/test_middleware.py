@@ -1,19 +1,21 @@
-"""The Content-Security-Policy header (clinic.middleware) on staff, admin and patient pages."""
+"""The Content-Security-Policy header (django-csp, configured in clinic.settings) on staff,
+admin and patient pages."""
 
 from __future__ import annotations
 
 import re
 
 import pytest
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from aftercare.links import link_current, token_for
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
-from clinic.middleware import CONTENT_SECURITY_POLICY, ContentSecurityPolicyMiddleware
 from tests.factories import TreatmentFactory
 from tests.two_factor import verified_client
 
@@ -88,7 +90,7 @@ def test_the_link_not_found_page_has_the_policy(client, clinic):
 
 
 def test_the_policy_allows_no_inline_or_eval_code_anywhere():
-    policy = CONTENT_SECURITY_POLICY
+    policy = build_policy()
     assert "'unsafe-inline'" not in policy
     assert "'unsafe-eval'" not in policy
     assert "http:" not in policy and "https:" not in policy and "*" not in policy
@@ -113,7 +115,7 @@ def test_a_policy_set_by_the_view_is_kept():
         response["Content-Security-Policy"] = own
         return response
 
-    response = ContentSecurityPolicyMiddleware(view)(RequestFactory().get("/"))
+    response = CSPMiddleware(view)(RequestFactory().get("/"))
     assert response["Content-Security-Policy"] == own
 
 

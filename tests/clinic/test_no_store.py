@@ -10,8 +10,8 @@ from django.test import Client, RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
+from aftercare.links import link_current, token_for
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
 from clinic.middleware import NoStoreMiddleware
 from clinic.models import StaffRole
 from tests.clinic import test_url_access as url_table

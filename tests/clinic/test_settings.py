@@ -1,5 +1,6 @@
 """Settings are read at import, so each case runs Django in a fresh process."""
 
+import json
 import os
 import subprocess
 import sys
@@ -57,3 +58,129 @@ def test_development_defaults_to_sqlite_and_filesystem_broker():
         timeout=60,
     )
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
+
+
+def _settings(*names: str, **env: str) -> dict:
+    code = (
+        "import json, django; django.setup(); from django.conf import settings; "
+        f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}, default=str))"
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", *env}}
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "clinic.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# Read through django-environ: a value it would misread stops the start, naming the variable
+
+
+def test_a_yes_no_setting_takes_the_usual_spellings():
+    found = _settings(
+        "AXES_ENABLED",
+        "STATIC_MANIFEST",
+        "SECURE_HTTPS",
+        AXES_ENABLED="Off",
+        STATIC_MANIFEST=" YES ",
+        SECURE_HTTPS="1",
+    )
+    assert found == {"AXES_ENABLED": False, "STATIC_MANIFEST": True, "SECURE_HTTPS": True}
+
+
+def test_a_yes_no_setting_refuses_a_word_it_cannot_read():
+    result = _start_django(STATIC_MANIFEST="maybe")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: STATIC_MANIFEST must be true or false, not 'maybe'" in (
+        result.stderr
+    )
+
+
+def test_a_number_setting_refuses_text():
+    result = _start_django(SESSION_COOKIE_AGE="eight hours")
+    assert result.returncode != 0
+    assert "SESSION_COOKIE_AGE must be a whole number, not 'eight hours'" in result.stderr
+
+
+def test_a_list_setting_splits_on_commas_and_drops_blanks():
+    found = _settings("ALLOWED_HOSTS", ALLOWED_HOSTS="a.example, b.example,,")
+    assert found == {"ALLOWED_HOSTS": ["a.example", "b.example"]}
+
+
+def test_secrets_are_read_as_given_even_starting_with_a_dollar():
+    # django-environ alone would look up a variable named after the rest of the value.
+    found = _settings(
+        "SECRET_KEY",
+        "SECRET_KEY_FALLBACKS",
+        SECRET_KEY="$" + LONG_KEY,
+        SECRET_KEY_FALLBACKS="$old-key, older-key",
+    )
+    assert found == {
+        "SECRET_KEY": "$" + LONG_KEY,
+        "SECRET_KEY_FALLBACKS": ["$old-key", "older-key"],
+    }
+
+
+def test_database_url_gives_the_database_and_the_connection_age():
+    found = _settings(
+        "DATABASES",
+        DATABASE_URL="postgres://aftercare:p%40ss@db.example:5433/aftercare?sslmode=require",
+        DATABASE_CONN_MAX_AGE="0",
+    )
+    database = found["DATABASES"]["default"]
+    assert {key: database[key] for key in ["ENGINE", "NAME", "USER", "PASSWORD", "HOST"]} == {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": "aftercare",
+        "USER": "aftercare",
+        "PASSWORD": "p@ss",
+        "HOST": "db.example",
+    }
+    assert (database["PORT"], database["OPTIONS"], database["CONN_MAX_AGE"]) == (
+        5433,
+        {"sslmode": "require"},
+        0,
+    )
+
+
+def test_database_connections_are_kept_a_minute_by_default():
+    found = _settings("DATABASES", DATABASE_URL="sqlite:////tmp/aftercare.sqlite3")
+    database = found["DATABASES"]["default"]
+    assert (database["NAME"], database["CONN_MAX_AGE"]) == ("/tmp/aftercare.sqlite3", 60)
+
+
+# Email: EMAIL_URL is the one way to configure it
+
+
+def test_email_url_configures_smtp():
+    found = _settings(
+        "EMAIL_BACKEND",
+        "EMAIL_HOST",
+        "EMAIL_PORT",
+        "EMAIL_USE_TLS",
+        EMAIL_URL="smtp+tls://user:pass@mail.example:587",
+    )
+    assert found == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example",
+        "EMAIL_PORT": 587,
+        "EMAIL_USE_TLS": True,
+    }
+
+
+def test_without_email_url_emails_are_printed_and_email_host_is_not_read():
+    found = _settings("EMAIL_BACKEND", "EMAIL_HOST", EMAIL_URL="", EMAIL_HOST="mail.example")
+    assert found == {
+        "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
+        "EMAIL_HOST": "localhost",
+    }
+
+
+def test_email_url_with_a_provider_fills_anymail():
+    found = _settings("EMAIL_BACKEND", "ANYMAIL", EMAIL_URL="postmark://token@")
+    assert found["EMAIL_BACKEND"] == "anymail.backends.postmark.EmailBackend"
+    assert found["ANYMAIL"]["POSTMARK_SERVER_TOKEN"] == "token"

@@ -21,11 +21,11 @@ from django.urls import reverse
 from django.utils import timezone
 from PIL import Image
 
+from aftercare.links import link_current
 from aftercare.models import AftercarePlan, ConcernReport, Reminder, ReminderStatus, SentMessage
 from aftercare.planner.adjustments import ADD_REMINDER, NOTE, RESTRICTION, Adjustment
 from aftercare.planner.planning import plan_from_dict
 from aftercare.plans.services import course_start, plan_adjust, plan_create
-from aftercare.portal.links import link_current
 from clinic.models import StaffRole
 from patients.models import Patient, Treatment
 from tests.factories import StaffMembershipFactory, TreatmentFactory

@@ -1,4 +1,4 @@
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -81,3 +81,15 @@ def test_search_matches_every_word_across_name_email_and_phone():
     match = PatientFactory(first_name="Ana", last_name="Silva", phone="07700 900555")
     PatientFactory(first_name="Ana", last_name="Jones", clinic=match.clinic)
     assert list(Patient.objects.search("ana 900555")) == [match]
+
+
+VISIT_NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.django_db
+def test_a_visit_is_the_patients_treatments_on_one_local_day(patient):
+    morning = TreatmentFactory(patient=patient, performed_at=VISIT_NOON - timedelta(hours=3))
+    noon = TreatmentFactory(patient=patient, performed_at=VISIT_NOON)
+    TreatmentFactory(patient=patient, performed_at=VISIT_NOON + timedelta(days=1))
+    TreatmentFactory(performed_at=VISIT_NOON)
+    assert list(Treatment.objects.same_visit_as(noon)) == [morning, noon]

@@ -99,7 +99,7 @@ def test_the_timeline_shows_consent_given_and_withdrawn(clinic):
 
 
 def test_link_status_and_actions_are_on_the_timeline(clinic, plan):
-    from aftercare.portal.links import link_current
+    from aftercare.links import link_current
 
     link_current(plan=plan, now=timezone.now())
     text = (
@@ -220,3 +220,17 @@ def test_correcting_a_bounced_address_in_the_admin_resumes_the_reminders(clinic,
     patient.refresh_from_db()
     assert patient.email == "corrected@example.com" and not patient.email_undeliverable
     assert plan.reminders.filter(status=ReminderStatus.PENDING).exists()
+
+
+def test_the_timeline_runs_the_same_queries_however_long_the_record(
+    clinic, plan, django_assert_max_num_queries
+):
+    patient = plan.treatment.patient
+    for _ in range(3):
+        plan_create(treatment=TreatmentFactory(patient=patient, clinic=clinic))
+    client = _client(clinic, StaffRole.FRONT_DESK)
+    url = reverse("patients:timeline", args=[patient.pk])
+    # Session, user, second factor, membership, clinic and permissions take 7; the record
+    # 10; the audit entry 1.
+    with django_assert_max_num_queries(18):
+        assert client.get(url).status_code == 200

@@ -29,9 +29,9 @@ from PIL import ExifTags, Image, ImageCms, PngImagePlugin
 
 from aftercare.concerns.forms import ConcernReportForm
 from aftercare.concerns.services import PhotoRefused, clean_photo, concern_report_create
+from aftercare.links import link_current, token_for
 from aftercare.models import AftercarePlan, ConcernReport
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
 from aftercare.portal.session import PATIENT_COOKIE_NAME
 from aftercare.portal.views import form_token_for_session
 from tests.celery_processes import subprocess_database_url

@@ -25,6 +25,7 @@ from aftercare.concerns.services import (
     concern_mark_handled,
     concern_report_create,
 )
+from aftercare.links import link_current
 from aftercare.models import (
     RED_FLAG_SYMPTOMS,
     AftercarePlan,
@@ -33,7 +34,6 @@ from aftercare.models import (
     Symptom,
 )
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current
 from clinic.models import StaffRole
 from tests.factories import (
     ClinicFactory,

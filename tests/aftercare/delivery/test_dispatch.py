@@ -35,6 +35,7 @@ from aftercare.delivery.dispatch import (
 from aftercare.delivery.emails import TOKEN_MASK
 from aftercare.delivery.reminders import new_message_id, reminders_stop_for_patient
 from aftercare.delivery.transports import EmailTransport, TransportError
+from aftercare.links import hash_token
 from aftercare.models import (
     AftercarePlan,
     GuidanceSnapshot,
@@ -44,7 +45,6 @@ from aftercare.models import (
     SentMessage,
 )
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import hash_token
 from aftercare.tasks import dispatch_due_reminders, send_plan_reminders_now
 from patients.models import Device, Patient, TreatmentArea
 from tests.factories import TreatmentFactory
@@ -746,7 +746,7 @@ def test_list_unsubscribe_is_one_url_with_one_click_post(smtp_sink, now, setting
     [message] = smtp_sink.messages
     header = message["List-Unsubscribe"].strip()  # the sender may fold a long header
     assert re.fullmatch(r"<https?://[^<>,\s]+>", header)
-    # Its own token (aftercare.portal.links), not the plan link's: it outlives the plan link.
+    # Its own token (aftercare.links), not the plan link's: it outlives the plan link.
     assert re.fullmatch(rf"<https://aftercare\.example\.com/p/{slug}/unsubscribe/[^/]+/>", header)
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 

@@ -16,9 +16,9 @@ from aftercare.delivery.reminders import (
     reminders_schedule,
     reminders_stop_for_patient,
 )
+from aftercare.links import link_current, link_for_token, token_for
 from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, link_for_token, token_for
 from patients.models import Patient
 from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory
 

@@ -19,10 +19,10 @@ from aftercare.guidance.clinic import (
     row_differences,
 )
 from aftercare.guidance.rows import guidance_fingerprint
+from aftercare.links import link_current, token_for
 from aftercare.models import GuidanceItem, IntensityFactor, RestrictionRule
 from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
 from clinic.models import StaffRole
 from tests.factories import ClinicFactory, StaffMembershipFactory, TreatmentFactory
 from tests.two_factor import verified_client

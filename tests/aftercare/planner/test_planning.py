@@ -819,10 +819,10 @@ def test_days_cover_consecutive_local_dates(case):
 
 @PROPERTY_SETTINGS
 @given(cases())
-def test_plans_are_deterministic_and_survive_a_json_round_trip(case):
+def test_plans_survive_a_json_round_trip(case):
+    # Determinism: test_planning_defaults.py builds plans from shuffled guidance rows.
     facts, clinic = case
     plan = build_plan(facts, clinic, GUIDANCE)
-    assert build_plan(facts, clinic, GUIDANCE) == plan
     data = plan_to_dict(plan)
     assert plan_from_dict(data) == plan
     assert plan_from_dict(json.loads(json.dumps(data))) == plan

@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from aftercare.links import link_current, token_for
 from aftercare.models import AftercarePlan, PlanAdjustment, Reminder, ReminderStatus
 from aftercare.plans.services import course_start, plan_create
-from aftercare.portal.links import link_current, token_for
 from tests.factories import PatientFactory, StaffMembershipFactory, TreatmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -361,3 +361,14 @@ def test_the_patients_pages_say_which_session_it_is_and_link_the_booking_page(
     assert "Session 1 of 4 of your course." in timeline
     sheet = practitioner_client.get(reverse("aftercare:sheet", args=[_current(plan).pk]))
     assert "Session 1 of 4" in sheet.content.decode()
+
+
+def test_the_plan_page_runs_the_same_queries_however_many_revisions(
+    practitioner_client, plan, django_assert_max_num_queries
+):
+    for _ in range(3):
+        plan = plan_create(treatment=plan.treatment)
+    # Session, user, membership, clinic and permissions take 6; the plan 1.
+    with django_assert_max_num_queries(7):
+        response = practitioner_client.get(reverse("aftercare:plan_revision", args=[plan.pk]))
+    assert response.status_code == 200

@@ -16,13 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar
 
+from aftercare.links import link_current, token_for
 from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
 from aftercare.planner.inputs import ClinicFacts, TreatmentFacts
 from aftercare.planner.planning import Plan, build_plan, plan_from_dict, plan_to_dict
 from aftercare.plans.calendar import EVENT_LENGTH, plan_calendar
-from aftercare.plans.plan_cache import stored_plan
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
 from tests.factories import ClinicFactory, TreatmentFactory
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -207,7 +206,7 @@ def test_the_downloaded_file_has_the_events_of_the_patients_plan(client, setting
     client.get(reverse("patient:open", args=[slug, token]))
     response = client.get(reverse("patient:calendar", args=[slug]))
     calendar = Calendar.from_ical(response.content)
-    planned = stored_plan(stored)
+    planned = stored.content_plan
     assert set(_by_uid(calendar)) == {
         f"visit-{treatment.pk}-restriction-{r.key}@{settings.MESSAGE_ID_DOMAIN}"
         for r in planned.restrictions

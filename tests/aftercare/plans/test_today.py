@@ -127,3 +127,18 @@ def test_the_page_tells_staff_to_call_a_patient_whose_email_bounced(practitioner
     assert "Email bounced: call the patient" in page
     assert f'href="tel:{patient.phone}"' in page
     assert reverse("patients:edit", args=[patient.pk]) in page
+
+
+def test_the_page_runs_the_same_queries_however_much_there_is_to_show(
+    practitioner_client, clinic, django_assert_max_num_queries
+):
+    # Session, user, membership, clinic and permissions take 6; the page's lists 7.
+    for hours_ago in (2, 30, 60, 100):
+        treatment = TreatmentFactory(
+            patient__clinic=clinic,
+            clinic=clinic,
+            performed_at=timezone.now() - timedelta(hours=hours_ago),
+        )
+        plan_create(treatment=treatment, now=treatment.performed_at)
+    with django_assert_max_num_queries(13):
+        assert practitioner_client.get(reverse("home")).status_code == 200

@@ -8,19 +8,11 @@ import pytest
 
 from aftercare.planner.adjustments import NOTE, Adjustment
 from aftercare.plans.services import plan_adjust, plan_create
-from aftercare.plans.visits import followed_plan, visit_plans, visit_treatments
+from aftercare.plans.visits import followed_plan, visit_plans
 from tests.factories import TreatmentFactory
 
 pytestmark = pytest.mark.django_db
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
-
-
-def test_a_visit_is_the_patients_treatments_on_one_local_day(patient):
-    morning = TreatmentFactory(patient=patient, performed_at=T0 - timedelta(hours=3))
-    noon = TreatmentFactory(patient=patient, performed_at=T0)
-    TreatmentFactory(patient=patient, performed_at=T0 + timedelta(days=1))
-    TreatmentFactory(performed_at=T0)
-    assert visit_treatments(noon) == [morning, noon]
 
 
 def test_a_link_follows_the_revisions_and_the_combined_plan_of_its_visit(patient):

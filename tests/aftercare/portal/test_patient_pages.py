@@ -26,6 +26,7 @@ from icalendar import Calendar
 from PIL import Image
 
 from aftercare.delivery.reminders import link_reissue
+from aftercare.links import link_current, links_revoke, token_for
 from aftercare.models import (
     AftercarePlan,
     ConcernReport,
@@ -34,9 +35,7 @@ from aftercare.models import (
     ReminderStatus,
 )
 from aftercare.planner.adjustments import NOTE, Adjustment
-from aftercare.plans.plan_cache import stored_plan
 from aftercare.plans.services import plan_adjust, plan_create
-from aftercare.portal.links import link_current, links_revoke, token_for
 from aftercare.portal.session import PATIENT_COOKIE_NAME
 from aftercare.portal.views import SESSION_KEY, form_token_for_session
 from tests.factories import ClinicFactory, StaffMembershipFactory, TreatmentFactory
@@ -199,7 +198,7 @@ def test_today_says_until_when_to_avoid_something_in_the_clinics_timezone(client
     clinic = ClinicFactory(timezone="America/New_York")
     plan = _plan(clinic=clinic, performed_at=datetime(2026, 5, 12, 14, 30, tzinfo=NEW_YORK))
     clock.move_to(datetime(2026, 5, 13, 10, 0, tzinfo=NEW_YORK))
-    makeup = next(r for r in stored_plan(plan).restrictions if r.key == "makeup")
+    makeup = next(r for r in plan.content_plan.restrictions if r.key == "makeup")
     assert makeup.hours == 48
     response = _signed_in(client, plan).get(_page(plan, "today"))
     assert "<strong>Makeup</strong>: from Thursday 14:30" in response.content.decode()
@@ -216,7 +215,7 @@ def test_today_leaves_out_restrictions_that_have_ended(client, clock):
 def test_today_names_the_phase_the_skin_is_in(client, clock):
     clock.move_to(DAY_1)
     plan = _plan()
-    phase = stored_plan(plan).phase_at(DAY_1)
+    phase = plan.content_plan.phase_at(DAY_1)
     response = _signed_in(client, plan).get(_page(plan, "today"))
     assert f"Your skin is in the <strong>{phase.name.lower()}</strong> phase" in (
         response.content.decode()
@@ -235,7 +234,7 @@ def test_today_says_what_to_expect_what_to_do_and_what_to_avoid(client, clock):
 
 def test_the_timeline_lists_every_phase_and_milestone(client, clock):
     plan = _plan()
-    planned = stored_plan(plan)
+    planned = plan.content_plan
     html = _signed_in(client, plan).get(_page(plan, "timeline")).content.decode()
     assert [
         phase.name for phase in planned.phases if f"<strong>{escape(phase.name)}</strong>" in html
@@ -282,7 +281,7 @@ def test_every_plan_page_has_the_clinics_phone_as_a_tel_link(client, clock, name
 def test_warning_signs_lists_every_warning_of_the_plan(client, clock):
     plan = _plan()
     html = _signed_in(client, plan).get(_page(plan, "warning_signs")).content.decode()
-    titles = [warning.title for warning in stored_plan(plan).warnings]
+    titles = [warning.title for warning in plan.content_plan.warnings]
     assert titles
     assert [title for title in titles if f"<h2>{escape(title)}</h2>" in html] == titles
 

@@ -19,15 +19,16 @@ from urllib.parse import urlsplit
 
 import pytest
 import redis
+import time_machine
 from django.core.cache import cache
-from django.test import Client, RequestFactory
+from django.test import Client, RequestFactory, override_settings
 from django.urls import reverse
 from django.utils import timezone
 
+from aftercare.links import link_addresses, link_current, token_for
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus
 from aftercare.plans.services import plan_create
 from aftercare.portal import ratelimit
-from aftercare.portal.links import link_addresses, link_current, token_for
 from aftercare.portal.session import PATIENT_COOKIE_NAME
 from tests.factories import TreatmentFactory
 
@@ -46,6 +47,19 @@ def limits(settings):
     cache.clear()
     yield settings
     cache.clear()
+
+
+@pytest.fixture
+def local_cache():
+    """The per-process cache, whatever CACHE_URL says. Its entries expire by time.time(),
+    which time-machine moves; Redis expires keys by its own clock, which no fake clock in
+    this process reaches."""
+    local = {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": f"ratelimit-{uuid.uuid4().hex}",
+    }
+    with override_settings(CACHES={"default": local}):
+        yield
 
 
 @pytest.fixture
@@ -132,12 +146,16 @@ def test_after_the_limit_one_click_unsubscribe_with_a_bad_token_is_refused(clien
     assert Reminder.objects.filter(plan=plan, status=ReminderStatus.PENDING).exists()
 
 
-def test_a_bad_token_gets_the_not_found_page_again_once_the_window_has_passed(client, plan, limits):
-    limits.PATIENT_LINK_FAILURE_WINDOW_SECONDS = 1  # real seconds: Redis ignores fake clocks
-    _fail(client, plan, LIMIT)
-    assert client.get(_open_url(plan, _bad(99))).status_code == 429
-    time.sleep(1.2)
-    assert client.get(_open_url(plan, _bad(99))).status_code == 404
+def test_a_bad_token_gets_the_not_found_page_again_once_the_window_has_passed(
+    client, plan, local_cache
+):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
+        _fail(client, plan, LIMIT)
+        assert client.get(_open_url(plan, _bad(99))).status_code == 429
+        clock.shift(59)
+        assert client.get(_open_url(plan, _bad(98))).status_code == 429
+        clock.shift(1)
+        assert client.get(_open_url(plan, _bad(97))).status_code == 404
 
 
 def test_good_tokens_never_count_towards_the_limit(client, plan):
@@ -207,16 +225,16 @@ def test_an_address_is_blocked_once_it_reaches_the_limit():
     assert seen == [False] * LIMIT + [True]
 
 
-def test_the_window_is_not_extended_by_later_failures(limits):
-    limits.PATIENT_LINK_FAILURE_WINDOW_SECONDS = 1
+def test_the_window_is_not_extended_by_later_failures(local_cache):
     request = _request()
-    ratelimit.record_failure(request)
-    time.sleep(0.6)
-    for _ in range(LIMIT - 1):
+    with time_machine.travel(timezone.now(), tick=False) as clock:
         ratelimit.record_failure(request)
-    assert ratelimit.is_blocked(request)
-    time.sleep(0.6)
-    assert not ratelimit.is_blocked(request)
+        clock.shift(30)
+        for _ in range(LIMIT - 1):
+            ratelimit.record_failure(request)
+        assert ratelimit.is_blocked(request)
+        clock.shift(30)  # 60 seconds after the first failure, 30 after the last
+        assert not ratelimit.is_blocked(request)
 
 
 # A shared cache that is down (CACHE_URL pointing at a Redis that does not answer)
@@ -224,8 +242,6 @@ def test_the_window_is_not_extended_by_later_failures(limits):
 
 @pytest.fixture
 def cache_down():
-    from django.test import override_settings
-
     unreachable = {
         "BACKEND": "aftercare.portal.ratelimit.SharedRedisCache",
         "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
@@ -321,6 +337,25 @@ def test_with_redis_the_limit_holds_across_processes(limits):
     )
     assert result.returncode == 0, result.stderr
     assert ratelimit.is_blocked(request)
+
+
+@pytest.mark.redis
+def test_with_redis_the_window_runs_from_the_first_failure_by_the_redis_clock(limits):
+    # Redis expires keys by its own clock, which time-machine cannot move, so this test
+    # waits for real: Django's Redis cache sets whole-second expiries, and one second is
+    # the shortest window there is.
+    assert limits.CACHES["default"]["BACKEND"] == "aftercare.portal.ratelimit.SharedRedisCache"
+    limits.PATIENT_LINK_FAILURE_WINDOW_SECONDS = 1
+    request = _request(f"198.51.100.{uuid.uuid4().int % 250 + 1}")
+    ratelimit.record_failure(request)
+    window_ends = time.monotonic() + 1  # at the latest: Redis set the expiry before this
+    time.sleep(0.5)
+    for _ in range(LIMIT - 1):
+        ratelimit.record_failure(request)
+    assert ratelimit.is_blocked(request)
+    # Had the later failures restarted the window, it would still run for half a second.
+    time.sleep(max(0.0, window_ends + 0.05 - time.monotonic()))
+    assert not ratelimit.is_blocked(request)
 
 
 @pytest.mark.redis

@@ -21,9 +21,9 @@ from django.test import Client
 from django.urls import path, reverse
 from django.utils import timezone
 
+from aftercare.links import link_current, token_for
 from aftercare.models import AftercarePlan, PatientLink, ReminderStatus
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
 from aftercare.portal.session import LINK_SESSION_KEY, PATIENT_COOKIE_NAME
 from tests.factories import STAFF_PASSWORD, TreatmentFactory
 

@@ -20,9 +20,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from aftercare.links import link_current, token_for
 from aftercare.models import AftercarePlan, PatientLink, ReminderStatus
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, token_for
 from aftercare.portal.session import PATIENT_COOKIE_NAME
 from patients.models import Patient
 from tests.factories import ClinicFactory, PatientFactory, TreatmentFactory
@@ -370,3 +370,14 @@ def test_the_unsubscribe_page_refuses_a_post_without_its_form_token():
     client.get(_open_url(plan))
     assert client.post(_page_url(plan, "unsubscribe")).status_code == 403
     assert _waiting(plan) > 0
+
+
+@pytest.mark.parametrize("page", ["patient:today", "patient:timeline"])
+def test_a_patient_page_runs_at_most_four_queries(client, page, django_assert_max_num_queries):
+    plan = _plan(days_ago=2)
+    client.get(reverse("patient:open", args=[_slug(plan), _token(plan)]))
+    for _ in range(3):  # the emailed link's plan revised: the page follows, in no more queries
+        plan_create(treatment=plan.treatment, now=timezone.now())
+    with django_assert_max_num_queries(4):
+        response = client.get(reverse(page, args=[_slug(plan)]))
+    assert response.status_code == 200

@@ -1,4 +1,4 @@
-"""Property-based fuzzing of patient-link token parsing (aftercare.portal.links.link_for_token and
+"""Property-based fuzzing of patient-link token parsing (aftercare.links.link_for_token and
 the /p/<clinic>/<token>/ views): any slug or token gives the not-found page, never a 500."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from django.utils import timezone
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from aftercare.links import link_current, link_for_token, token_for
 from aftercare.models import PatientLink
 from aftercare.plans.services import plan_create
-from aftercare.portal.links import link_current, link_for_token, token_for
 from tests.factories import TreatmentFactory
 
 pytestmark = pytest.mark.django_db

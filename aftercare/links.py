@@ -13,7 +13,6 @@ import hmac
 import secrets
 from base64 import urlsafe_b64encode
 from datetime import datetime, timedelta
-from functools import lru_cache
 
 from django.conf import settings
 from django.urls import reverse
@@ -63,9 +62,11 @@ def link_current(*, plan: AftercarePlan, now: datetime) -> PatientLink:
 def links_current(*, plans: list[AftercarePlan], now: datetime) -> dict[int, PatientLink]:
     """link_current for many plans with one query (the dispatcher's batches)."""
     by_id = {plan.pk: plan for plan in plans}
-    usable = PatientLink.objects.filter(
-        plan_id__in=by_id, revoked_at__isnull=True, expires_at__gt=now
-    ).order_by("plan_id", "-created_at", "-id")
+    usable = (
+        PatientLink.objects.usable(now)
+        .filter(plan_id__in=by_id)
+        .order_by("plan_id", "-created_at", "-id")
+    )
     found: dict[int, PatientLink] = {}
     for link in usable:
         # A link made under an earlier SECRET_KEY can no longer be put in an email.
@@ -83,31 +84,17 @@ def links_current(*, plans: list[AftercarePlan], now: datetime) -> dict[int, Pat
 def link_addresses(link: PatientLink) -> tuple[str, str, str]:
     """The link's token, its URL and its one-click unsubscribe URL.
 
-    Dispatch needs them for every email; they follow from the link's salt, its
-    patient, its clinic and the settings alone, so each process works them out once
-    per link. The unsubscribe URL (/p/<clinic>/unsubscribe/<token>/) names the
-    patient, not the link: it outlives the link.
+    The unsubscribe URL (/p/<clinic>/unsubscribe/<token>/) names the patient, not the
+    link: it outlives the link.
     """
     treatment = link.plan.treatment
-    return _addresses(
-        link.salt,
-        treatment.patient_id,
-        treatment.clinic.slug,
-        settings.SECRET_KEY,
-        settings.SITE_URL,
-    )
-
-
-@lru_cache(maxsize=4096)
-def _addresses(
-    salt: str, patient_id: int, clinic_slug: str, secret_key: str, site_url: str
-) -> tuple[str, str, str]:
-    token = _token(salt, secret_key)
-    unsubscribe = _unsubscribe_token(patient_id, token, secret_key)
+    clinic_slug = treatment.clinic.slug
+    token = token_for(link)
+    unsubscribe = _unsubscribe_token(treatment.patient_id, token, settings.SECRET_KEY)
     return (
         token,
-        site_url + reverse("patient:open", args=[clinic_slug, token]),
-        site_url + reverse("patient:list_unsubscribe", args=[clinic_slug, unsubscribe]),
+        settings.SITE_URL + reverse("patient:open", args=[clinic_slug, token]),
+        settings.SITE_URL + reverse("patient:list_unsubscribe", args=[clinic_slug, unsubscribe]),
     )
 
 
@@ -126,7 +113,7 @@ def link_for_token(token: str, *, now: datetime) -> PatientLink | None:
         .filter(token_hash=hash_token(token))
         .first()
     )
-    if link is None or link.revoked_at is not None or link.expires_at <= now:
+    if link is None or not link.is_usable(now):
         return None
     # The token must still be this link's HMAC under the current SECRET_KEY.
     if not hmac.compare_digest(token_for(link), token):

@@ -1,4 +1,4 @@
-"""Patient links (aftercare.portal.links): unguessable, stored only as a hash, expiring,
+"""Patient links (aftercare.links): unguessable, stored only as a hash, expiring,
 revocable."""
 
 from __future__ import annotations
@@ -9,9 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from aftercare.models import AftercarePlan, PatientLink
-from aftercare.plans.services import plan_create
-from aftercare.portal.links import (
+from aftercare.links import (
     hash_token,
     link_addresses,
     link_current,
@@ -23,6 +21,8 @@ from aftercare.portal.links import (
     patient_id_for_unsubscribe_token,
     token_for,
 )
+from aftercare.models import AftercarePlan, PatientLink
+from aftercare.plans.services import plan_create
 from tests.factories import TreatmentFactory
 
 pytestmark = pytest.mark.django_db
