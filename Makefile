@@ -38,6 +38,7 @@ lint: venv
 	$(BIN)/bandit --configfile pyproject.toml --recursive --severity-level medium --quiet \
 		clinic patients aftercare scripts gunicorn.conf.py
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/mypy
 
 format: venv
 	$(BIN)/ruff check --fix .

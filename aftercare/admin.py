@@ -1,12 +1,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin.utils import unquote
+from django.db.models import Field, Model, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import URLPattern, path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
@@ -23,6 +26,7 @@ from aftercare.guidance.forms import FactIdsFormField, GuidanceItemAdminForm, Pl
 from aftercare.guidance.rows import guidance_with
 from aftercare.models import (
     AftercarePlan,
+    ClinicGuidanceRow,
     ConcernReport,
     DeliveryEvent,
     FactIdsField,
@@ -76,40 +80,42 @@ class ClinicGuidanceAdmin(ClinicScopedAdmin):
     change_form_template = "admin/aftercare/guidance_change_form.html"
     actions = ["reset_to_default"]
 
-    def get_queryset(self, request: HttpRequest):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         clinic = clinic_of(request)
         if clinic is not None:
             guidance_install(clinic=clinic)
         return super().get_queryset(request)
 
-    def get_list_display(self, request: HttpRequest):
+    def get_list_display(self, request: HttpRequest) -> list[Any]:
         columns = [*super().get_list_display(request), "compared_with_default"]
         return [*columns, "clinic"] if sees_every_clinic(request) else columns
 
-    def get_readonly_fields(self, request: HttpRequest, obj=None):
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
         return [*readonly, "differences"] if obj is not None else readonly
 
-    def get_actions(self, request: HttpRequest):
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Deleting goes one row at a time, where has_delete_permission sees the row.
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
 
-    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+    def has_delete_permission(
+        self, request: HttpRequest, obj: ClinicGuidanceRow | None = None
+    ) -> bool:
         if obj is not None and obj.default_key:
             return False
         return super().has_delete_permission(request, obj)
 
     @admin.display(description="Compared with the shipped default")
-    def compared_with_default(self, obj) -> str:
+    def compared_with_default(self, obj: ClinicGuidanceRow) -> str:
         differences = row_differences(obj)
         if differences is None:
             return "Added by the clinic" if not obj.default_key else "No longer shipped"
         return "Changed by the clinic" if differences else "As shipped"
 
     @admin.display(description="Differences from the shipped default")
-    def differences(self, obj) -> str:
+    def differences(self, obj: ClinicGuidanceRow) -> str:
         differences = row_differences(obj)
         if differences is None:
             return self.compared_with_default(obj)
@@ -128,7 +134,7 @@ class ClinicGuidanceAdmin(ClinicScopedAdmin):
         )
 
     @admin.action(description="Reset the selected rows to the shipped default")
-    def reset_to_default(self, request: HttpRequest, queryset) -> None:
+    def reset_to_default(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
         rows = [row for row in queryset if row_default(row) is not None]
         for row in rows:
             row_reset(row=row)
@@ -138,7 +144,13 @@ class ClinicGuidanceAdmin(ClinicScopedAdmin):
             message += f" {skipped} row(s) added by the clinic have no default and were left."
         self.message_user(request, message)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         if request.method == "POST" and "_reset" in request.POST and object_id:
             obj = self.get_object(request, unquote(object_id))
             if obj is not None and self.has_change_permission(request, obj):
@@ -149,8 +161,10 @@ class ClinicGuidanceAdmin(ClinicScopedAdmin):
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
-def _field_label(obj, name: str) -> str:
-    return str(obj._meta.get_field(name).verbose_name).capitalize()
+def _field_label(obj: Model, name: str) -> str:
+    field = obj._meta.get_field(name)
+    assert isinstance(field, Field)  # row_differences names the row's own columns
+    return str(field.verbose_name).capitalize()
 
 
 def _shown(value: object) -> str:
@@ -176,13 +190,20 @@ class GuidanceAdmin(ClinicGuidanceAdmin):
     """
 
     formfield_overrides = {FactIdsField: {"form_class": FactIdsFormField}}
-    row_converter = None
+    # Each table's admin says how its row becomes the planner's value.
+    row_converter: Callable[[Any], guidance_rows.PreviewRow]
 
     @admin.display(description="Fact ids")
-    def facts(self, obj: object) -> str:
+    def facts(self, obj: Any) -> str:
         return ", ".join(obj.fact_ids)
 
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
         if request.method == "POST" and "_preview" in request.POST:
             response = self._preview_unsaved(request, object_id)
             if response is not None:
@@ -332,7 +353,7 @@ class IntensityLevelAdmin(ClinicGuidanceAdmin):
     list_display = ["rank", "label", "min_score", "downtime_hours"]
     change_list_template = "admin/aftercare/intensity_change_list.html"
 
-    def get_urls(self):
+    def get_urls(self) -> list[URLPattern]:
         preview = self.admin_site.admin_view(self.preview_view)
         return [path("preview/", preview, name="aftercare_plan_preview"), *super().get_urls()]
 
@@ -350,7 +371,7 @@ class IntensityLevelAdmin(ClinicGuidanceAdmin):
 
 
 @admin.register(GuidanceSnapshot)
-class GuidanceSnapshotAdmin(admin.ModelAdmin):
+class GuidanceSnapshotAdmin(admin.ModelAdmin[GuidanceSnapshot]):
     list_display = ["fingerprint", "created_at"]
     readonly_fields = ["fingerprint", "created_at", "pretty_data"]
     exclude = ["data"]
@@ -402,23 +423,21 @@ class AftercarePlanAdmin(ClinicScopedAdmin):
         return False
 
 
-class DeliveryEventInline(admin.TabularInline):
+class DeliveryEventInline(admin.TabularInline[DeliveryEvent, SentMessage]):
     model = DeliveryEvent
     extra = 0
     can_delete = False
-    fields = ["occurred_at", "event_type", "provider", "detail", "received_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("occurred_at", "event_type", "provider", "detail", "received_at")
 
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: SentMessage | None = None) -> bool:
         return False
 
 
-class SentMessageInline(admin.TabularInline):
+class SentMessageInline(admin.TabularInline[SentMessage, Reminder]):
     model = SentMessage
     extra = 0
     can_delete = False
-    fields = ["sent_at", "to", "subject", "message_id", "provider_message_id"]
-    readonly_fields = fields
+    fields = readonly_fields = ("sent_at", "to", "subject", "message_id", "provider_message_id")
     show_change_link = True
 
 
@@ -454,7 +473,7 @@ class ReminderAdmin(ClinicScopedAdmin):
     ]
 
     @admin.action(description="Send the selected failed reminders again")
-    def resend_failed(self, request: HttpRequest, queryset) -> None:
+    def resend_failed(self, request: HttpRequest, queryset: QuerySet[Reminder]) -> None:
         resent = sum(reminder_resend(reminder=reminder) for reminder in queryset)
         self.message_user(request, f"{resent} failed reminder(s) queued again.")
 

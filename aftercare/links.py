@@ -13,6 +13,7 @@ import hmac
 import secrets
 from base64 import urlsafe_b64encode
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.urls import reverse
@@ -101,7 +102,7 @@ def link_addresses(link: PatientLink) -> tuple[str, str, str]:
 def link_url(link: PatientLink, name: str = "patient:open") -> str:
     """The absolute URL of the link, from SITE_URL (never from a request's Host header)."""
     clinic_slug = link.plan.treatment.clinic.slug
-    return settings.SITE_URL + reverse(name, args=[clinic_slug, token_for(link)])
+    return cast(str, settings.SITE_URL) + reverse(name, args=[clinic_slug, token_for(link)])
 
 
 def link_for_token(token: str, *, now: datetime) -> PatientLink | None:

@@ -14,14 +14,15 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from gunicorn.glogging import Logger
+# gunicorn has no type hints.
+from gunicorn.glogging import Logger  # type: ignore[import-untyped]
 
 from clinic.logging import ACCESS_LOGGER, redact
 
 access_logger = logging.getLogger(ACCESS_LOGGER)
 
 
-class AccessLogger(Logger):
+class AccessLogger(Logger):  # type: ignore[misc]  # Logger is untyped (Any)
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         status = str(resp.status).split(None, 1)[0]
         # A decoded %0A would otherwise start a forged second line in a plain-text log.

@@ -10,7 +10,7 @@ from clinic.admin_scoping import ClinicScopedAdmin, sees_every_clinic
 from clinic.models import Clinic, StaffMembership
 
 
-class StaffMembershipInline(admin.TabularInline):
+class StaffMembershipInline(admin.TabularInline[StaffMembership, Clinic]):
     model = StaffMembership
     extra = 0
     autocomplete_fields = ["user"]

@@ -19,7 +19,7 @@ else sees, searches, changes, deletes and picks only their own clinic's rows:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from django.contrib import admin
 from django.contrib.auth import get_user_model
@@ -29,6 +29,8 @@ from django.http import HttpRequest
 
 from clinic.access import membership_for
 from clinic.models import Clinic
+
+M = TypeVar("M", bound=models.Model)
 
 
 def clinic_of(request: HttpRequest) -> Clinic | None:
@@ -41,7 +43,7 @@ def sees_every_clinic(request: HttpRequest) -> bool:
     return bool(request.user.is_active and request.user.is_superuser)
 
 
-def scope_to_clinic(request: HttpRequest, queryset: QuerySet, lookup: str) -> QuerySet:
+def scope_to_clinic(request: HttpRequest, queryset: QuerySet[M], lookup: str) -> QuerySet[M]:
     """`queryset` limited to the request's clinic through `lookup` (all for superusers)."""
     if sees_every_clinic(request):
         return queryset
@@ -51,19 +53,25 @@ def scope_to_clinic(request: HttpRequest, queryset: QuerySet, lookup: str) -> Qu
     return queryset.filter(**{lookup: clinic.pk})
 
 
-class ClinicScopedAdmin(admin.ModelAdmin):
+class ClinicScopedAdmin(admin.ModelAdmin[Any]):
     clinic_lookup: str = "clinic"
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return scope_to_clinic(request, super().get_queryset(request), self.clinic_lookup)
 
     def formfield_for_foreignkey(
-        self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any
+        self, db_field: models.ForeignKey[Any, Any], request: HttpRequest, **kwargs: Any
     ) -> Any:
         if not sees_every_clinic(request):
             related = db_field.related_model
+            assert not isinstance(related, str)  # "self" is resolved once the apps are loaded
             if related is Clinic:
-                own = Clinic.objects.filter(pk=getattr(clinic_of(request), "pk", None))
+                clinic = clinic_of(request)
+                own = (
+                    Clinic.objects.filter(pk=clinic.pk)
+                    if clinic is not None
+                    else Clinic.objects.none()
+                )
                 kwargs["queryset"] = own
                 kwargs["initial"] = own.first()
                 kwargs["disabled"] = True
@@ -78,7 +86,7 @@ class ClinicScopedAdmin(admin.ModelAdmin):
         if related is get_user_model():
             return "membership__clinic"
         related_admin = self.admin_site._registry.get(related)
-        lookup = getattr(related_admin, "clinic_lookup", None)
+        lookup: str | None = getattr(related_admin, "clinic_lookup", None)
         if lookup is None:
             raise LookupError(
                 f"{type(self).__name__} offers {related.__name__} rows, "

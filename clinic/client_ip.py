@@ -4,6 +4,7 @@ that need one (audit log, login lockout)."""
 from __future__ import annotations
 
 import ipaddress
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -11,13 +12,14 @@ from django.http import HttpRequest
 
 def client_address(request: HttpRequest) -> str:
     """The client's address; behind TRUSTED_PROXY_COUNT proxies, from X-Forwarded-For."""
-    proxies = settings.TRUSTED_PROXY_COUNT
+    proxies: int = settings.TRUSTED_PROXY_COUNT
     if proxies:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = cast(str, request.META.get("HTTP_X_FORWARDED_FOR", ""))
+        hops = [hop.strip() for hop in forwarded.split(",")]
         hops = [hop for hop in hops if hop]
         if len(hops) >= proxies:
             return hops[-proxies]
-    return request.META.get("REMOTE_ADDR", "unknown")
+    return cast(str, request.META.get("REMOTE_ADDR", "unknown"))
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -4,10 +4,11 @@ refused before anything looks them up."""
 from __future__ import annotations
 
 import unicodedata
+from typing import Any, cast
 
 from django import forms
 from django.contrib.admin.forms import AdminAuthenticationForm
-from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm, UsernameField
 from django.core.validators import MaxLengthValidator
 
 
@@ -34,9 +35,9 @@ class UsernameLimitsMixin:
 
     fields: dict[str, forms.Field]
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        username = self.fields["username"]
+        username = cast(UsernameField, self.fields["username"])
         username.validators.append(MaxLengthValidator(username.max_length))
         username.validators.append(refuse_control_characters)
 

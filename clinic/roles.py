@@ -13,6 +13,8 @@ groups get the new permissions (as clinic migration 0004 does).
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
+from django.db.backends.base.schema import BaseDatabaseSchemaEditor
+from django.db.migrations.state import StateApps
 from django.db.models import Q
 
 from clinic.models import StaffMembership, StaffRole
@@ -84,7 +86,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
 ADMIN_SITE_ROLES = frozenset({StaffRole.CLINIC_ADMIN})
 
 
-def role_groups_migrate(apps, schema_editor) -> None:
+def role_groups_migrate(apps: StateApps, schema_editor: BaseDatabaseSchemaEditor) -> None:
     """Data migration: each role's group with exactly its permissions, users in their group.
 
     Runs on the migration's historical models; permissions of apps not migrated yet are
@@ -94,7 +96,8 @@ def role_groups_migrate(apps, schema_editor) -> None:
 
     # Permissions are normally made after migrate; the groups need them now.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
+        # create_permissions() skips an app whose models_module is unset; any true value will do.
+        app_config.models_module = True  # type: ignore[assignment]
         create_permissions(app_config, verbosity=0)
         app_config.models_module = None
     group_model = apps.get_model("auth", "Group")

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractUser
+from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import QuerySet
 
 from clinic.models import Clinic, StaffMembership
 
 
 @transaction.atomic
-def staff_member_create(*, clinic: Clinic, user: AbstractUser, role: str) -> StaffMembership:
+def staff_member_create(*, clinic: Clinic, user: User, role: str) -> StaffMembership:
     """Save a new user (an unsaved instance with its password set) as staff of `clinic`."""
     user.full_clean()
     user.save()
@@ -31,7 +32,7 @@ def staff_member_update(*, membership: StaffMembership, role: str, is_active: bo
     membership.save()
 
 
-def staff_for(clinic: Clinic):
+def staff_for(clinic: Clinic) -> QuerySet[User]:
     return (
         get_user_model()
         .objects.filter(membership__clinic=clinic)

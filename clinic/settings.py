@@ -9,17 +9,22 @@ terminal). With ENVIRONMENT=production the defaults that are only safe locally
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
+import django_stubs_ext
 import environ
 from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from clinic.env import email_settings
 
+# Django's generic classes, subscriptable at run time as django-stubs types them
+# (`admin.ModelAdmin[Patient]`, `forms.ModelForm[Patient]`).
+django_stubs_ext.monkeypatch()
 
-class Env(environ.Env):
+
+class Env(environ.Env):  # type: ignore[misc]  # django-environ has no type hints
     """django-environ, refusing the values it would misread.
 
     A bad yes/no or whole number fails at start-up and names the variable: django-environ's
@@ -45,7 +50,7 @@ class Env(environ.Env):
     def secret(self, var: str, default: str = "") -> str:
         """A key or password exactly as given. django-environ would read one that starts
         with "$" as the name of another variable, and a random key may well start so."""
-        return self.ENVIRON.get(var, default)
+        return cast(str, self.ENVIRON.get(var, default))
 
 
 env = Env()
@@ -219,7 +224,7 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # through django-anymail; clinic.env.email_settings lists the forms.
 ANYMAIL: dict[str, object] = {}
 _email = email_settings(env.str("EMAIL_URL", "") or "console://")
-ANYMAIL |= _email.pop("ANYMAIL", {})  # type: ignore[arg-type]
+ANYMAIL |= cast("dict[str, object]", _email.pop("ANYMAIL", {}))
 globals().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "aftercare@localhost")
 # The provider's delivery reports (bounces, complaints) arrive at

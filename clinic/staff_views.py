@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 
-from clinic.access import staff_required
+from clinic.access import StaffRequest, staff_required
 from clinic.models import StaffMembership
 from clinic.services import staff_for, staff_member_create, staff_member_update
 from clinic.staff_forms import StaffCreateForm, StaffEditForm
 
 
 @staff_required(perms=["clinic.view_staffmembership"])
-def staff_list(request: HttpRequest) -> HttpResponse:
+def staff_list(request: StaffRequest) -> HttpResponse:
     return render(
         request, "clinic/staff_list.html", {"staff": staff_for(request.membership.clinic)}
     )
 
 
 @staff_required(perms=["clinic.add_staffmembership"])
-def staff_create(request: HttpRequest) -> HttpResponse:
+def staff_create(request: StaffRequest) -> HttpResponse:
     form = StaffCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save(commit=False)
@@ -33,7 +33,7 @@ def staff_create(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required(perms=["clinic.change_staffmembership"])
-def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def staff_edit(request: StaffRequest, pk: int) -> HttpResponse:
     membership = get_object_or_404(
         StaffMembership.objects.select_related("user"),
         user_id=pk,

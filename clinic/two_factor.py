@@ -15,10 +15,10 @@ from base64 import b32encode
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import django_otp
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.contrib.auth.views import redirect_to_login
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -37,7 +37,7 @@ RECOVERY_DEVICE_NAME = "Recovery codes"
 RECOVERY_CODE_COUNT = 10
 
 
-def two_factor_required(user: AbstractBaseUser | AnonymousUser) -> bool:
+def two_factor_required(user: User | AnonymousUser) -> bool:
     """Superusers, anyone who may open the Django admin (is_staff: clinic admins get it
     from their role), clinic admins, and all staff of a clinic with `require_two_factor`."""
     if not user.is_authenticated:
@@ -51,13 +51,19 @@ def two_factor_required(user: AbstractBaseUser | AnonymousUser) -> bool:
     return membership.role == StaffRole.CLINIC_ADMIN or membership.clinic.require_two_factor
 
 
-def two_factor_set_up(user: AbstractBaseUser) -> bool:
+def session_verified(user: User) -> bool:
+    """True once this session has passed the second factor."""
+    # OTPMiddleware gives each request's user `is_verified()`; django-otp has no type hints.
+    return bool(user.is_verified())  # type: ignore[attr-defined]
+
+
+def two_factor_set_up(user: User) -> bool:
     """True once the user has a confirmed authenticator or recovery codes.
 
     Either one means they are asked for a code: someone who only knows the password
     must not be able to replace a lost authenticator with their own.
     """
-    return django_otp.user_has_device(user, confirmed=True)
+    return cast(bool, django_otp.user_has_device(user, confirmed=True))
 
 
 # Setting up an authenticator
@@ -65,10 +71,10 @@ def two_factor_set_up(user: AbstractBaseUser) -> bool:
 
 def authenticator_key_new() -> str:
     """A new secret for an authenticator, hex-encoded as TOTPDevice.key keeps it."""
-    return random_hex(20)
+    return cast(str, random_hex(20))
 
 
-def authenticator_for(*, user: AbstractBaseUser, key: str) -> TOTPDevice:
+def authenticator_for(*, user: User, key: str) -> TOTPDevice:
     """An unsaved device for `key`: its `config_url` is the otpauth:// URI to scan."""
     return TOTPDevice(user=user, name=AUTHENTICATOR_NAME, key=key, confirmed=True)
 
@@ -80,7 +86,7 @@ def secret_for_typing(device: TOTPDevice) -> str:
 
 
 def authenticator_check(
-    *, user: AbstractBaseUser, key: str, code: str, at: float | None = None
+    *, user: User, key: str, code: str, at: float | None = None
 ) -> TOTPDevice | None:
     """The unsaved authenticator for `key` if `code` is its current code, else None."""
     device = authenticator_for(user=user, key=key)
@@ -108,7 +114,7 @@ def authenticator_save(*, device: TOTPDevice) -> None:
 # Recovery codes
 
 
-def recovery_codes_regenerate(*, user: AbstractBaseUser) -> list[str]:
+def recovery_codes_regenerate(*, user: User) -> list[str]:
     """A new set of single-use recovery codes; the old ones stop working."""
     codes = [StaticToken.random_token() for _ in range(RECOVERY_CODE_COUNT)]
     with transaction.atomic():
@@ -120,8 +126,8 @@ def recovery_codes_regenerate(*, user: AbstractBaseUser) -> list[str]:
     return codes
 
 
-def recovery_codes_left(user: AbstractBaseUser) -> int:
-    return StaticToken.objects.filter(device__user=user, device__confirmed=True).count()
+def recovery_codes_left(user: User) -> int:
+    return cast(int, StaticToken.objects.filter(device__user=user, device__confirmed=True).count())
 
 
 # Checking a code
@@ -138,7 +144,7 @@ class CodeCheck:
         return isinstance(self.device, StaticDevice)
 
 
-def code_verify(*, user: AbstractBaseUser, code: str) -> CodeCheck:
+def code_verify(*, user: User, code: str) -> CodeCheck:
     """The device that accepts `code`: six digits go to the authenticator, anything
     else is tried as a recovery code (which is then used up).
 
@@ -211,9 +217,10 @@ class TwoFactorMiddleware:
         if not user.is_authenticated:
             return None
         match = request.resolver_match
+        assert match is not None  # process_view runs once the URL is resolved
         if match.view_name in OPEN_VIEW_NAMES or OPEN_NAMESPACES.intersection(match.namespaces):
             return None
-        if user.is_verified() or not two_factor_required(user):
+        if session_verified(user) or not two_factor_required(user):
             return None
         target = reverse("two_factor:verify" if two_factor_set_up(user) else "two_factor:setup")
         if request.method not in {"GET", "HEAD"}:

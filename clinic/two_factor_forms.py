@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django_otp.models import Device
@@ -22,7 +24,7 @@ class CodeForm(forms.Form):
         widget=forms.TextInput(attrs=_CODE_ATTRS),
     )
 
-    def __init__(self, *args: object, user: AbstractBaseUser, **kwargs: object) -> None:
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
 
@@ -52,7 +54,7 @@ class AuthenticatorForm(forms.Form):
         widget=forms.TextInput(attrs={**_CODE_ATTRS, "inputmode": "numeric"}),
     )
 
-    def __init__(self, *args: object, user: AbstractBaseUser, key: str, **kwargs: object) -> None:
+    def __init__(self, *args: Any, user: User, key: str, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.key = key

@@ -19,6 +19,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 from django_otp.plugins.otp_static.models import StaticDevice
 
+from clinic.access import AuthenticatedRequest
 from clinic.two_factor import (
     authenticator_for,
     authenticator_key_new,
@@ -26,6 +27,7 @@ from clinic.two_factor import (
     recovery_codes_left,
     recovery_codes_regenerate,
     secret_for_typing,
+    session_verified,
     session_verify,
     two_factor_required,
     two_factor_set_up,
@@ -53,9 +55,9 @@ def _with_next(request: HttpRequest, name: str) -> HttpResponse:
 
 @never_cache
 @login_required
-def verify(request: HttpRequest) -> HttpResponse:
+def verify(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
-    if user.is_verified() or not two_factor_required(user):
+    if session_verified(user) or not two_factor_required(user):
         return redirect(_next_url(request))
     if not two_factor_set_up(user):
         return _with_next(request, "two_factor:setup")
@@ -76,11 +78,11 @@ def verify(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def setup(request: HttpRequest) -> HttpResponse:
+def setup(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     if not two_factor_required(user):
         return redirect(_next_url(request))
-    if two_factor_set_up(user) and not user.is_verified():
+    if two_factor_set_up(user) and not session_verified(user):
         # Only a session that passed the current factor may replace it: a password
         # alone must not be enough to put someone else's phone on the account.
         return _with_next(request, "two_factor:verify")
@@ -111,11 +113,11 @@ def setup(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def recovery_codes(request: HttpRequest) -> HttpResponse:
+def recovery_codes(request: AuthenticatedRequest) -> HttpResponse:
     user = request.user
     if not two_factor_required(user):
         return redirect("home")
-    if not user.is_verified():
+    if not session_verified(user):
         # TwoFactorMiddleware sends such a session away first; this page shows secrets,
         # so it does not rely on that alone.
         return redirect_to_login(request.get_full_path(), reverse("two_factor:verify"))

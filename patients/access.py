@@ -3,13 +3,13 @@ erased, else 404 (never 403: another clinic's ids are not confirmed to exist).""
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
+from clinic.access import StaffRequest
 from patients.models import Patient, Treatment
 
 
-def patient_for(request: HttpRequest, pk: int) -> Patient:
+def patient_for(request: StaffRequest, pk: int) -> Patient:
     return get_object_or_404(
         Patient.objects.select_related("clinic"),
         pk=pk,
@@ -18,7 +18,7 @@ def patient_for(request: HttpRequest, pk: int) -> Patient:
     )
 
 
-def treatment_for(request: HttpRequest, pk: int) -> Treatment:
+def treatment_for(request: StaffRequest, pk: int) -> Treatment:
     return get_object_or_404(
         Treatment.objects.select_related("patient", "clinic", "practitioner"),
         pk=pk,

@@ -6,23 +6,28 @@ from patients.models import ConsentChange, Patient, Treatment
 from patients.services import patient_create, patient_update
 
 
-class TreatmentInline(admin.TabularInline):
+class TreatmentInline(admin.TabularInline[Treatment, Patient]):
     model = Treatment
     extra = 0
-    fields = ["performed_at", "practitioner", "depth_mm", "passes", "areas", "device"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "performed_at",
+        "practitioner",
+        "depth_mm",
+        "passes",
+        "areas",
+        "device",
+    )
     show_change_link = True
     can_delete = False
 
 
-class ConsentChangeInline(admin.TabularInline):
+class ConsentChangeInline(admin.TabularInline[ConsentChange, Patient]):
     model = ConsentChange
     extra = 0
-    fields = ["at", "given", "source", "recorded_by"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "given", "source", "recorded_by")
     can_delete = False
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: Patient | None = None) -> bool:
         return False
 
 
@@ -45,10 +50,12 @@ class PatientAdmin(ClinicScopedAdmin):
     def save_model(self, request: HttpRequest, obj: Patient, form: object, change: bool) -> None:
         """Through the same services as the staff pages: consent history, and a corrected
         address that bounced puts the reminders still to come back in the queue."""
+        user = request.user
+        assert user.is_authenticated  # the admin lets only logged-in staff in
         if change:
-            patient_update(patient=obj, by=request.user)
+            patient_update(patient=obj, by=user)
         else:
-            patient_create(clinic=obj.clinic, patient=obj, by=request.user)
+            patient_create(clinic=obj.clinic, patient=obj, by=user)
 
 
 @admin.register(Treatment)

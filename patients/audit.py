@@ -41,7 +41,8 @@ def patient_record_viewed(*, patient: object, page: str) -> None:
     )
 
 
-class ClientAddressAuditlogMiddleware(AuditlogMiddleware):
+# django-auditlog has no type hints: its middleware is Any to mypy.
+class ClientAddressAuditlogMiddleware(AuditlogMiddleware):  # type: ignore[misc]
     """auditlog's middleware, taking the client's address the way the rest of the site
     does (TRUSTED_PROXY_COUNT), not from a forgeable first X-Forwarded-For entry."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from patients.models import ConsentChange, Patient
 
@@ -15,7 +15,7 @@ def consent_change_record(
     given: bool,
     source: str,
     at: datetime,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> ConsentChange:
     return ConsentChange.objects.create(
         patient=patient, given=given, source=source, at=at, recorded_by=by

@@ -16,7 +16,7 @@ from typing import Any
 from auditlog.context import disable_auditlog
 from auditlog.models import LogEntry
 from django.contrib.admin.models import LogEntry as AdminLogEntry
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Model
@@ -193,7 +193,7 @@ def _delete_audit_trail(patient: Patient) -> int:
 
 
 @transaction.atomic
-def patient_erase(*, patient: Patient, by: AbstractBaseUser, now: datetime) -> Erasure:
+def patient_erase(*, patient: Patient, by: User, now: datetime) -> Erasure:
     """Remove or anonymise the patient's personal data and cancel their reminders."""
     patient = Patient.objects.select_for_update().get(pk=patient.pk)
     reminders = Reminder.objects.filter(patient=patient)

@@ -1,13 +1,15 @@
 from __future__ import annotations
 
 import unicodedata
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any, cast
 
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from clinic.models import Clinic, StaffRole
@@ -31,13 +33,17 @@ FUTURE_TOLERANCE = timedelta(minutes=5)
 CLINICAL_FIELDS = ("skin_type", "breakout_prone", "slow_healing", "sensitive_skin", "history_notes")
 
 
-def _single_line(value: str) -> str:
+def _refuse_control_characters(value: str) -> None:
     """Names go into emails and exports: no line breaks or other control characters."""
     if any(unicodedata.category(character) == "Cc" for character in value):
         raise forms.ValidationError(
             "Use letters, spaces and punctuation only (no line breaks or tabs).",
             code="control_characters",
         )
+
+
+def _single_line(value: str) -> str:
+    _refuse_control_characters(value)
     return value
 
 
@@ -49,10 +55,10 @@ class PatientSearchForm(forms.Form):
     """
 
     # Longer than any name, email or phone number a word could match.
-    q = forms.CharField(required=False, max_length=200, validators=[_single_line])
+    q = forms.CharField(required=False, max_length=200, validators=[_refuse_control_characters])
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(forms.ModelForm[Patient]):
     class Meta:
         model = Patient
         fields = [
@@ -73,7 +79,7 @@ class PatientForm(forms.ModelForm):
             "history_notes": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args: object, clinical: bool = True, **kwargs: object) -> None:
+    def __init__(self, *args: Any, clinical: bool = True, **kwargs: Any) -> None:
         """`clinical=False` (front desk) leaves out the skin type and history."""
         super().__init__(*args, **kwargs)
         if not clinical:
@@ -88,14 +94,15 @@ class PatientForm(forms.ModelForm):
     def clean_last_name(self) -> str:
         return _single_line(self.cleaned_data["last_name"])
 
-    def clean_date_of_birth(self):
-        born = self.cleaned_data.get("date_of_birth")
+    def clean_date_of_birth(self) -> date | None:
+        born: date | None = self.cleaned_data.get("date_of_birth")
         if born and born > timezone.localdate():
             raise forms.ValidationError("Date of birth cannot be in the future.", code="future")
         return born
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if cleaned.get("email_consent") and not cleaned.get("email"):
             self.add_error(
                 "email",
@@ -107,7 +114,12 @@ class PatientForm(forms.ModelForm):
         return cleaned
 
 
-class TreatmentForm(forms.ModelForm):
+class PractitionerChoiceField(forms.ModelChoiceField[User]):
+    def label_from_instance(self, obj: User) -> str:
+        return obj.get_full_name() or obj.username
+
+
+class TreatmentForm(forms.ModelForm[Treatment]):
     areas = forms.MultipleChoiceField(
         label="Treated areas",
         choices=TreatmentArea.choices,
@@ -166,10 +178,12 @@ class TreatmentForm(forms.ModelForm):
             "products_applied": forms.Textarea(attrs={"rows": 2}),
             "notes": forms.Textarea(attrs={"rows": 3}),
         }
+        field_classes = {"practitioner": PractitionerChoiceField}
 
-    def __init__(self, *args: object, clinic: Clinic, **kwargs: object) -> None:
+    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["practitioner"].queryset = (
+        practitioner = cast(PractitionerChoiceField, self.fields["practitioner"])
+        practitioner.queryset = (
             get_user_model()
             .objects.filter(
                 membership__clinic=clinic,
@@ -178,22 +192,20 @@ class TreatmentForm(forms.ModelForm):
             )
             .order_by("first_name", "last_name", "username")
         )
-        self.fields["practitioner"].label_from_instance = lambda user: (
-            user.get_full_name() or user.username
-        )
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", "Save treatment"))
 
-    def clean_performed_at(self):
-        performed_at = self.cleaned_data["performed_at"]
+    def clean_performed_at(self) -> datetime:
+        performed_at: datetime = self.cleaned_data["performed_at"]
         if performed_at > timezone.now() + FUTURE_TOLERANCE:
             raise forms.ValidationError(
                 "The treatment time cannot be in the future.", code="future"
             )
         return performed_at
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         depth: Decimal | None = cleaned.get("depth_mm")
         unusual = depth is not None and not (USUAL_MIN_DEPTH_MM <= depth <= USUAL_MAX_DEPTH_MM)
         if unusual and not cleaned.get("confirm_unusual_depth"):

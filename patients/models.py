@@ -141,7 +141,16 @@ class Patient(models.Model):
             ("erase_patient", "Can erase a patient's personal data"),
             ("view_audit_trail", "Can see who viewed or changed a patient's record"),
         ]
-        indexes = [models.Index(Upper("last_name"), "clinic", name="patient_clinic_last_name")]
+        indexes = [
+            models.Index(Upper("last_name"), "clinic", name="patient_clinic_last_name"),
+            # Read by aftercare.plans.today.dashboard_for (undeliverable_addresses): the
+            # clinic's patients whose address bounced, latest first; only they are in it.
+            models.Index(
+                fields=["clinic", "-email_undeliverable_at"],
+                name="patient_undeliverable_today",
+                condition=Q(email_undeliverable_at__isnull=False),
+            ),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(skin_type__gte=1) & Q(skin_type__lte=6),

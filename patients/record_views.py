@@ -8,13 +8,13 @@ from auditlog.models import LogEntry
 from django import forms
 from django.contrib import messages
 from django.core.serializers.json import DjangoJSONEncoder
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
 from aftercare.models import PatientLink
-from clinic.access import staff_required
+from clinic.access import StaffRequest, staff_required
 from patients.access import patient_for
 from patients.audit import patient_record_viewed
 from patients.data_rights import patient_erase, patient_export
@@ -24,7 +24,7 @@ AUDIT_ENTRIES_SHOWN = 50
 
 
 @staff_required(perms=["patients.view_patient"])
-def patient_timeline(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_timeline(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     now = timezone.now()
     links = PatientLink.objects.filter(plan__treatment__patient=patient).order_by("-created_at")
@@ -43,7 +43,7 @@ def patient_timeline(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["patients.export_patient"])
-def patient_export_json(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_export_json(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     data = patient_export(patient=patient, now=timezone.now())
     patient_record_viewed(patient=patient, page="export-json")
@@ -58,7 +58,7 @@ def patient_export_json(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["patients.export_patient"])
-def patient_export_html(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_export_html(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     data = patient_export(patient=patient, now=timezone.now())
     patient_record_viewed(patient=patient, page="export-html")
@@ -76,7 +76,7 @@ class EraseForm(forms.Form):
 
 @staff_required(perms=["patients.erase_patient"])
 @require_http_methods(["GET", "POST"])
-def patient_erase_view(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_erase_view(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     form = EraseForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():

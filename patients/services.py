@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -24,7 +24,7 @@ def _stamp_consent(patient: Patient, *, was_consenting: bool, now: datetime) -> 
 
 
 def _record_consent_change(
-    patient: Patient, *, was_consenting: bool, now: datetime, by: AbstractBaseUser | None
+    patient: Patient, *, was_consenting: bool, now: datetime, by: User | None
 ) -> None:
     if patient.email_consent != was_consenting:
         consent_change_record(
@@ -38,7 +38,7 @@ def patient_create(
     clinic: Clinic,
     patient: Patient,
     now: datetime | None = None,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
 ) -> Patient:
     """Save a new patient (an unsaved instance, e.g. from a form) for `clinic`."""
     now = now or timezone.now()
@@ -52,7 +52,7 @@ def patient_create(
 
 @transaction.atomic
 def patient_update(
-    *, patient: Patient, now: datetime | None = None, by: AbstractBaseUser | None = None
+    *, patient: Patient, now: datetime | None = None, by: User | None = None
 ) -> Patient:
     now = now or timezone.now()
     stored = Patient.objects.select_for_update().get(pk=patient.pk)
@@ -78,9 +78,7 @@ def patient_update(
 
 
 @transaction.atomic
-def treatment_create(
-    *, patient: Patient, practitioner: AbstractBaseUser, treatment: Treatment
-) -> Treatment:
+def treatment_create(*, patient: Patient, practitioner: User, treatment: Treatment) -> Treatment:
     """Record a treatment session for `patient`, in the patient's clinic, and plan its aftercare."""
     if patient.skin_type is None:
         raise ValidationError(

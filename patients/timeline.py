@@ -18,7 +18,7 @@ _DELIVERY_BADGES = {
     DeliveryEventType.REJECTED: "danger",
     DeliveryEventType.FAILED: "danger",
 }
-_REMINDER_BADGES = {
+_REMINDER_BADGES: dict[str, str] = {
     ReminderStatus.PENDING: "info",
     ReminderStatus.SENDING: "info",
     ReminderStatus.SENT: "success",

@@ -9,7 +9,7 @@ from django.utils import timezone
 from aftercare.models import PatientLink
 from aftercare.plans.adjust_views import treatment_plan_context
 from aftercare.plans.visits import active_course
-from clinic.access import staff_required
+from clinic.access import StaffRequest, staff_required
 from patients.access import patient_for, treatment_for
 from patients.audit import patient_record_viewed
 from patients.forms import PatientForm, PatientSearchForm, TreatmentForm
@@ -24,11 +24,11 @@ def _may_edit_clinical(request: HttpRequest) -> bool:
 
 
 @staff_required(perms=["patients.view_patient"])
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: StaffRequest) -> HttpResponse:
     search = PatientSearchForm(request.GET)
     if not search.is_valid():
         # A search no record could match (or PostgreSQL could not run): say why, list nothing.
-        context = {"search": search, "page": None, "query": ""}
+        context: dict[str, object] = {"search": search, "page": None, "query": ""}
         return render(request, "patients/patient_list.html", context, status=400)
     query = search.cleaned_data["q"]
     patients = Patient.objects.filter(clinic=request.membership.clinic, erased_at__isnull=True)
@@ -41,7 +41,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required(perms=["patients.add_patient"])
-def patient_create_view(request: HttpRequest) -> HttpResponse:
+def patient_create_view(request: StaffRequest) -> HttpResponse:
     form = PatientForm(request.POST or None, clinical=_may_edit_clinical(request))
     if request.method == "POST" and form.is_valid():
         patient = patient_create(
@@ -53,7 +53,7 @@ def patient_create_view(request: HttpRequest) -> HttpResponse:
 
 
 @staff_required(perms=["patients.change_patient"])
-def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_edit(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     form = PatientForm(request.POST or None, instance=patient, clinical=_may_edit_clinical(request))
     if request.method == "POST" and form.is_valid():
@@ -64,7 +64,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["patients.view_patient"])
-def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_detail(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     treatments = patient.treatments.select_related("practitioner")
     reminders = patient.reminders.prefetch_related("sent_messages").order_by("due_at", "id")
@@ -86,12 +86,14 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["patients.add_treatment"])
-def treatment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
+def treatment_create_view(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     if patient.skin_type is None:
         messages.error(request, "Record the patient's skin type before logging a treatment.")
         return redirect("patients:edit", pk=patient.pk)
-    initial = {"performed_at": timezone.localtime().replace(second=0, microsecond=0)}
+    initial: dict[str, object] = {
+        "performed_at": timezone.localtime().replace(second=0, microsecond=0)
+    }
     if request.membership.can_treat:
         initial["practitioner"] = request.user.pk
     form = TreatmentForm(request.POST or None, clinic=request.membership.clinic, initial=initial)
@@ -107,7 +109,7 @@ def treatment_create_view(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["patients.view_treatment"])
-def treatment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def treatment_detail(request: StaffRequest, pk: int) -> HttpResponse:
     treatment = treatment_for(request, pk)
     patient_record_viewed(patient=treatment.patient, page="treatment")
     context = {"treatment": treatment, **treatment_plan_context(request, treatment)}

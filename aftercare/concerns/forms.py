@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.conf import settings
+from django.core.files import File
 from PIL import Image
 
 from aftercare.concerns.services import (
@@ -20,7 +23,7 @@ class PhotoField(forms.ImageField):
 
     default_error_messages = {"invalid_image": PHOTO_UNREADABLE}
 
-    def to_python(self, data):
+    def to_python(self, data: File[Any] | None) -> File[Any] | None:
         try:
             return super().to_python(data)
         except forms.ValidationError as error:
@@ -70,8 +73,9 @@ class ConcernReportForm(forms.Form):
                 error.message, code=error.code, params=error.params
             ) from error
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if not cleaned.get("symptoms") and not (cleaned.get("details") or "").strip():
             raise forms.ValidationError(
                 "Tick what you notice, or describe it in a few words.", code="empty"

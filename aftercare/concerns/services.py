@@ -38,11 +38,11 @@ class PhotoRefused(ValueError):
         super().__init__(message % self.params)
 
 
-class CleanPhoto(ContentFile):
+class CleanPhoto(ContentFile[bytes]):
     """A photo clean_photo made: a JPEG of the pixels alone, ready to store."""
 
 
-def clean_photo(upload: File) -> CleanPhoto:
+def clean_photo(upload: File[bytes]) -> CleanPhoto:
     """Re-encode an uploaded photo as a JPEG built from its pixels alone: no EXIF (location,
     device), ICC profile, XMP, comment or PNG text survives, and its size is bounded.
 
@@ -95,7 +95,7 @@ def concern_report_create(
     link: PatientLink,
     symptoms: list[str],
     details: str,
-    photo: File | None,
+    photo: File[bytes] | None,
     now: datetime,
 ) -> ConcernReport:
     treatment = link.plan.treatment

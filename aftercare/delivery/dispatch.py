@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,7 +38,14 @@ from django.utils import timezone
 from aftercare.delivery.emails import RenderedEmail, masked, reminder_email
 from aftercare.delivery.transports import EmailTransport, TransportError
 from aftercare.links import link_addresses, links_current
-from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus, SentMessage
+from aftercare.models import (
+    AftercarePlan,
+    PatientLink,
+    Reminder,
+    ReminderQuerySet,
+    ReminderStatus,
+    SentMessage,
+)
 from aftercare.planner.planning import Plan
 
 logger = logging.getLogger(__name__)
@@ -112,7 +120,7 @@ def claim_due_reminders(
     return Claim(lease_token=lease_token, ids=tuple(ids), lease_expires_at=lease_expires_at)
 
 
-def send_claimed(claim: Claim, *, clock=timezone.now) -> DispatchResult:
+def send_claimed(claim: Claim, *, clock: Callable[[], datetime] = timezone.now) -> DispatchResult:
     result = DispatchResult(batches=1)
     reminders = list(
         _held(claim, Reminder.objects.filter(id__in=claim.ids))
@@ -200,7 +208,7 @@ def copy_of(
         reminder=reminder,
         message_id=reminder.message_id,
         to=reminder.patient.email,
-        subject=rendered.message.subject,
+        subject=str(rendered.message.subject),
         text_body=masked(rendered.text, token),
         html_body=masked(rendered.html, token),
         headers={
@@ -214,7 +222,7 @@ def _plan_links(plan: AftercarePlan, link: PatientLink) -> tuple[Plan, str, str,
     return (plan.content_plan, *link_addresses(link))
 
 
-def _held(claim: Claim, rows):
+def _held(claim: Claim, rows: ReminderQuerySet) -> ReminderQuerySet:
     """The rows this claim still holds: a cancel or a new claim replaces the token."""
     return rows.filter(lease_token=claim.lease_token, status=ReminderStatus.SENDING)
 

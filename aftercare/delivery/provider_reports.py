@@ -19,7 +19,7 @@ import hashlib
 import json
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from anymail.signals import AnymailTrackingEvent, EventType, RejectReason
 from django.db import IntegrityError, transaction
@@ -100,7 +100,7 @@ def _sent_message_for(message_id: str | None) -> SentMessage | None:
 def _event_type(event: AnymailTrackingEvent, provider: str) -> str:
     # Anymail reports Amazon SES's "DeliveryDelay" as unknown; it is a deferral.
     if provider == "amazon_ses" and _raw(event).get("eventType") == "DeliveryDelay":
-        return EventType.DEFERRED
+        return cast(str, EventType.DEFERRED)
     return str(event.event_type)
 
 
@@ -144,7 +144,8 @@ def _is_hard_bounce(event: AnymailTrackingEvent, provider: str) -> bool:
     if provider == "brevo":
         return raw.get("event") in {"hard_bounce", "invalid_email"}
     if provider == "amazon_ses":
-        return raw.get("bounce", {}).get("bounceType") == "Permanent"
+        bounce: dict[str, Any] = raw.get("bounce", {})
+        return bounce.get("bounceType") == "Permanent"
     if provider == "sendgrid":
         return raw.get("type") != "blocked"
     return True

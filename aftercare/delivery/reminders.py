@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -110,7 +110,7 @@ def reminders_stop_for_patient(
     *,
     patient: Patient,
     reason: str,
-    by: AbstractBaseUser | None = None,
+    by: User | None = None,
     source: ConsentSource | None = None,
 ) -> int:
     """Stop every future reminder of the patient and withdraw their email consent.

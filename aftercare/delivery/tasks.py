@@ -5,6 +5,7 @@ already queued and beat's schedule still find them."""
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from celery import shared_task
 from django.conf import settings
@@ -17,9 +18,8 @@ logger = logging.getLogger(__name__)
 @shared_task(name="aftercare.tasks.dispatch_due_reminders", ignore_result=True)
 def dispatch_due_reminders() -> int:
     """Run by beat every minute: send everything due, for at most one interval."""
-    result = dispatch_due(
-        max_seconds=settings.CELERY_BEAT_SCHEDULE["dispatch-due-reminders"]["schedule"]
-    )
+    interval = cast(float, settings.CELERY_BEAT_SCHEDULE["dispatch-due-reminders"]["schedule"])
+    result = dispatch_due(max_seconds=interval)
     if result.sent or result.retried or result.failed:
         logger.info(
             "reminders: %s sent, %s to retry, %s failed", result.sent, result.retried, result.failed

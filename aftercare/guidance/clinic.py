@@ -24,12 +24,13 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.apps import apps
 from django.db import models, transaction
 
 from aftercare.guidance.rows import (
+    PreviewRow,
     factor_fields,
     factor_from_row,
     item_fields,
@@ -49,6 +50,9 @@ from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
 from aftercare.planner.inputs import Guidance, IntensityFactor, IntensityLevel
 from clinic.models import Clinic
 
+if TYPE_CHECKING:
+    from aftercare.models import ClinicGuidanceRow
+
 
 @dataclass(frozen=True)
 class RowKind:
@@ -61,8 +65,8 @@ class RowKind:
     fields: Callable[[Any], dict[str, Any]]
 
     @property
-    def model(self) -> type[models.Model]:
-        return apps.get_model("aftercare", self.model_name)
+    def model(self) -> type[ClinicGuidanceRow]:
+        return cast("type[ClinicGuidanceRow]", apps.get_model("aftercare", self.model_name))
 
 
 KINDS = (
@@ -83,7 +87,7 @@ def kind_of(model: type[models.Model]) -> RowKind:
     return next(kind for kind in KINDS if kind.model_name == model.__name__)
 
 
-def default_key(value: Any) -> str:
+def default_key(value: PreviewRow | IntensityFactor | IntensityLevel) -> str:
     """What names a default row across versions of the shipped default."""
     if isinstance(value, IntensityFactor):
         return f"{value.factor}:{format(value.threshold.normalize(), 'f')}:{value.value}"
@@ -99,7 +103,7 @@ def value_fingerprint(value: Any, *, active: bool = True) -> str:
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 
-def row_fingerprint(row: models.Model) -> str:
+def row_fingerprint(row: ClinicGuidanceRow) -> str:
     value = kind_of(type(row)).from_row(row)
     return value_fingerprint(value, active=getattr(row, "is_active", True))
 
@@ -108,7 +112,7 @@ def default_values(kind: RowKind, guidance: Guidance = DEFAULT_GUIDANCE) -> dict
     return {default_key(value): value for value in getattr(guidance, kind.collection)}
 
 
-def _new_row(kind: RowKind, clinic: Clinic, value: Any) -> models.Model:
+def _new_row(kind: RowKind, clinic: Clinic, value: Any) -> ClinicGuidanceRow:
     return kind.model(
         clinic=clinic,
         default_key=default_key(value),
@@ -128,7 +132,7 @@ def guidance_install(*, clinic: Clinic, guidance: Guidance = DEFAULT_GUIDANCE) -
         if phases.filter(clinic=clinic).exists():
             return False
         for kind in KINDS:
-            kind.model.objects.bulk_create(
+            kind.model._default_manager.bulk_create(
                 [_new_row(kind, clinic, value) for value in getattr(guidance, kind.collection)]
             )
     return True
@@ -147,14 +151,14 @@ class FieldDifference:
     default_value: Any
 
 
-def row_default(row: models.Model, guidance: Guidance = DEFAULT_GUIDANCE) -> Any | None:
+def row_default(row: ClinicGuidanceRow, guidance: Guidance = DEFAULT_GUIDANCE) -> Any | None:
     """The shipped default's version of this row, or None (added by the clinic, or gone)."""
     if not row.default_key:
         return None
     return default_values(kind_of(type(row)), guidance).get(row.default_key)
 
 
-def row_differences(row: models.Model) -> list[FieldDifference] | None:
+def row_differences(row: ClinicGuidanceRow) -> list[FieldDifference] | None:
     """Field by field, where the row differs from the shipped default; None: no default."""
     kind = kind_of(type(row))
     default = row_default(row)
@@ -172,7 +176,7 @@ def row_differences(row: models.Model) -> list[FieldDifference] | None:
     return differences
 
 
-def row_reset(*, row: models.Model) -> None:
+def row_reset(*, row: ClinicGuidanceRow) -> None:
     """Put the shipped default's version back into the row (switched on)."""
     default = row_default(row)
     if default is None:
@@ -180,7 +184,7 @@ def row_reset(*, row: models.Model) -> None:
     _take_default(row, default)
 
 
-def _take_default(row: models.Model, default: Any) -> None:
+def _take_default(row: ClinicGuidanceRow, default: Any) -> None:
     for name, value in kind_of(type(row)).fields(default).items():
         setattr(row, name, value)
     if hasattr(row, "is_active"):
@@ -219,7 +223,7 @@ def guidance_offer_update(
         for kind in KINDS:
             rows = {
                 row.default_key: row
-                for row in kind.model.objects.filter(clinic=clinic).exclude(default_key="")
+                for row in kind.model._default_manager.filter(clinic=clinic).exclude(default_key="")
             }
             for key, value in default_values(kind, guidance).items():
                 changes.extend(_offer_row(kind, clinic, rows.get(key), value, apply=apply))
@@ -232,12 +236,12 @@ def guidance_offer_update(
 
 
 def _offer_row(
-    kind: RowKind, clinic: Clinic, row: models.Model | None, value: Any, *, apply: bool
+    kind: RowKind, clinic: Clinic, row: ClinicGuidanceRow | None, value: Any, *, apply: bool
 ) -> list[GuidanceChange]:
     fingerprint = value_fingerprint(value)
     if row is None:
         new_row = _new_row(kind, clinic, value)
-        if kind.model.objects.filter(clinic=clinic, **_name_fields(kind, value)).exists():
+        if kind.model._default_manager.filter(clinic=clinic, **_name_fields(kind, value)).exists():
             why = "new in the shipped default, but the clinic has its own row of that name"
             return [GuidanceChange("kept", kind.noun, str(new_row), why)]
         if apply:

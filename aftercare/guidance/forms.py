@@ -2,11 +2,14 @@ from __future__ import annotations
 
 import re
 import zoneinfo
+from collections.abc import Callable, Sequence
 from datetime import datetime, time
 from decimal import Decimal
+from typing import Any
 
 from django import forms
 
+from aftercare.models import GuidanceItem
 from aftercare.planner.inputs import HISTORY_FLAGS, SEASONS, ClinicFacts, TreatmentFacts
 from aftercare.planner.seasons import hemisphere_for_timezone
 from patients.models import MAX_DEPTH_MM, MIN_DEPTH_MM, Device, SkinType, TreatmentArea
@@ -19,7 +22,7 @@ SEASON_CHOICES = [(season, season.capitalize()) for season in SEASONS]
 class FactIdsFormField(forms.CharField):
     """Fact ids typed as "H1, R3", stored as ["H1", "R3"]."""
 
-    def __init__(self, *, encoder: object = None, decoder: object = None, **kwargs: object):
+    def __init__(self, *, encoder: object = None, decoder: object = None, **kwargs: Any) -> None:
         # Stands in for the JSONField form field, which would pass these.
         kwargs.setdefault("required", False)
         super().__init__(**kwargs)
@@ -29,8 +32,10 @@ class FactIdsFormField(forms.CharField):
             return ", ".join(value)
         return value
 
-    def to_python(self, value: object) -> list[str]:
-        text = super().to_python(value)
+    # The cleaned value is the list the model's JSONField stores, not CharField's text
+    # (as with Django's own forms.JSONField, a CharField too).
+    def to_python(self, value: object) -> list[str]:  # type: ignore[override]
+        text = super().to_python(value) or ""
         ids = [part.strip().upper() for part in re.split(r"[,\s]+", text) if part.strip()]
         wrong = [fact_id for fact_id in ids if not FACT_ID.match(fact_id)]
         if wrong:
@@ -42,13 +47,15 @@ class FactIdsFormField(forms.CharField):
         return list(dict.fromkeys(ids))
 
 
-def choice_list_field(choices: list[tuple[object, str]], coerce=str) -> forms.Field:
+def choice_list_field(
+    choices: Sequence[tuple[object, str]], coerce: Callable[[str], object] = str
+) -> forms.Field:
     return forms.TypedMultipleChoiceField(
         choices=choices, coerce=coerce, required=False, widget=forms.CheckboxSelectMultiple
     )
 
 
-class GuidanceItemAdminForm(forms.ModelForm):
+class GuidanceItemAdminForm(forms.ModelForm[GuidanceItem]):
     areas = choice_list_field(TreatmentArea.choices)
     devices = choice_list_field(Device.choices)
     skin_types = choice_list_field(SkinType.choices, coerce=int)
@@ -89,7 +96,7 @@ class PlanPreviewForm(forms.Form):
     )
 
     def clean_timezone(self) -> str:
-        name = self.cleaned_data["timezone"].strip()
+        name: str = self.cleaned_data["timezone"].strip()
         if name not in zoneinfo.available_timezones():
             raise forms.ValidationError(
                 "%(name)s is not a known time zone.", code="unknown_timezone", params={"name": name}

@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, replace
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from aftercare.planner.inputs import (
     Conditions,
@@ -45,10 +45,14 @@ def load_guidance(clinic: Any) -> Guidance:
     )
 
 
+# The planner's values a preview can put in place of a saved row (guidance_with).
+PreviewRow = Phase | GuidanceItem | Restriction | ReminderMoment
+
+
 def guidance_with(
     guidance: Guidance,
     *,
-    row: Phase | GuidanceItem | Restriction | ReminderMoment,
+    row: PreviewRow,
     replacing: str | None = None,
     active: bool = True,
 ) -> Guidance:
@@ -69,7 +73,8 @@ def guidance_with(
 
 def guidance_to_dict(guidance: Guidance) -> dict[str, Any]:
     """A JSON-ready, canonical form (sets sorted), stored in GuidanceSnapshot."""
-    return json.loads(json.dumps(asdict(guidance), default=json_default, sort_keys=True))
+    encoded = json.dumps(asdict(guidance), default=json_default, sort_keys=True)
+    return cast(dict[str, Any], json.loads(encoded))
 
 
 def guidance_fingerprint(guidance: Guidance) -> str:

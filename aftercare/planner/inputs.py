@@ -41,7 +41,8 @@ class TreatmentFacts:
     passes: int
     areas: frozenset[str]
     device: str
-    skin_type: int  # Fitzpatrick 1..6
+    # Fitzpatrick 1..6; None when it was cleared from the patient's record after the visit.
+    skin_type: int | None
     age_years: int | None = None
     history: frozenset[str] = frozenset()
 

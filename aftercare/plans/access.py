@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 
 from aftercare.models import AftercarePlan, ConcernReport, Reminder, SentMessage, TreatmentCourse
+from clinic.access import StaffRequest
 
 
-def plan_for(request: HttpRequest, pk: int) -> AftercarePlan:
+def plan_for(request: StaffRequest, pk: int) -> AftercarePlan:
     return get_object_or_404(
         AftercarePlan.objects.select_related("treatment__patient", "treatment__clinic"),
         pk=pk,
@@ -16,11 +16,11 @@ def plan_for(request: HttpRequest, pk: int) -> AftercarePlan:
     )
 
 
-def reminder_for(request: HttpRequest, pk: int) -> Reminder:
+def reminder_for(request: StaffRequest, pk: int) -> Reminder:
     return get_object_or_404(Reminder, pk=pk, patient__clinic=request.membership.clinic)
 
 
-def sent_message_for(request: HttpRequest, pk: int) -> SentMessage:
+def sent_message_for(request: StaffRequest, pk: int) -> SentMessage:
     return get_object_or_404(
         SentMessage.objects.select_related("reminder__patient"),
         pk=pk,
@@ -28,7 +28,7 @@ def sent_message_for(request: HttpRequest, pk: int) -> SentMessage:
     )
 
 
-def concern_for(request: HttpRequest, pk: int) -> ConcernReport:
+def concern_for(request: StaffRequest, pk: int) -> ConcernReport:
     return get_object_or_404(
         ConcernReport.objects.select_related("patient", "handled_by"),
         pk=pk,
@@ -36,7 +36,7 @@ def concern_for(request: HttpRequest, pk: int) -> ConcernReport:
     )
 
 
-def course_for(request: HttpRequest, pk: int) -> TreatmentCourse:
+def course_for(request: StaffRequest, pk: int) -> TreatmentCourse:
     return get_object_or_404(
         TreatmentCourse.objects.select_related("patient"),
         pk=pk,

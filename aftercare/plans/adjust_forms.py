@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
 from aftercare.planner.planning import Plan, PlannedRestriction
@@ -23,7 +25,7 @@ class RestrictionAdjustForm(forms.Form):
         help_text="Needed when the time is shorter than the guidance.",
     )
 
-    def __init__(self, *args: object, restriction: PlannedRestriction, **kwargs: object) -> None:
+    def __init__(self, *args: Any, restriction: PlannedRestriction, **kwargs: Any) -> None:
         kwargs.setdefault("initial", {"hours": restriction.hours})
         super().__init__(*args, **kwargs)
         self.restriction = restriction
@@ -31,8 +33,9 @@ class RestrictionAdjustForm(forms.Form):
             "hours"
         ].help_text = f"The guidance says {restriction.hours_by_guidance} hours for this treatment."
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         hours = cleaned.get("hours")
         guidance = self.restriction.hours_by_guidance
         if hours is None:
@@ -92,13 +95,13 @@ class AddReminderForm(forms.Form):
     )
     reason = forms.CharField(label="Why (optional)", required=False, max_length=REASON_MAX)
 
-    def __init__(self, *args: object, plan: Plan, today: int, **kwargs: object) -> None:
+    def __init__(self, *args: Any, plan: Plan, today: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.plan = plan
         self.today = today
 
     def clean_day_number(self) -> int:
-        day = self.cleaned_data["day_number"]
+        day: int = self.cleaned_data["day_number"]
         if day < self.today:
             raise forms.ValidationError(
                 "Day %(day)s has passed: today is day %(today)s.",
@@ -127,8 +130,9 @@ class CourseForm(forms.Form):
         label="First session", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         low, high = cleaned.get("min_interval_weeks"), cleaned.get("max_interval_weeks")
         if low is not None and high is not None and high < low:
             self.add_error(

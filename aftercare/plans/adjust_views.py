@@ -8,7 +8,8 @@ the staff member's clinic.
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import date, timedelta
+from typing import cast
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -42,21 +43,21 @@ from aftercare.plans.adjust_forms import (
     SkipReminderForm,
 )
 from aftercare.plans.display import plan_context
-from aftercare.plans.visits import course_facts, visit_days, visit_plans
-from clinic.access import staff_required
+from aftercare.plans.visits import course_facts, visit_days, visit_days_of, visit_plans
+from clinic.access import StaffRequest, staff_required
 from patients.access import patient_for
 from patients.models import Treatment
 
 COMING_DAYS = 7
 
 
-def _adjustable(request: HttpRequest, pk: int) -> tuple[AftercarePlan, Plan]:
+def _adjustable(request: StaffRequest, pk: int) -> tuple[AftercarePlan, Plan]:
     plan = plan_for(request, pk)
     return plan, plan.content_plan
 
 
 def _save(
-    request: HttpRequest, plan: AftercarePlan, adjustment: Adjustment, reason: str, done: str
+    request: StaffRequest, plan: AftercarePlan, adjustment: Adjustment, reason: str, done: str
 ) -> HttpResponse:
     try:
         services.plan_adjust(plan=plan, adjustment=adjustment, reason=reason, user=request.user)
@@ -84,7 +85,7 @@ def _form_page(
 
 @staff_required(perms=["aftercare.add_planadjustment"])
 @require_http_methods(["GET", "POST"])
-def adjust_restriction(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+def adjust_restriction(request: StaffRequest, pk: int, key: str) -> HttpResponse:
     plan, content = _adjustable(request, pk)
     restriction = next((r for r in content.restrictions if r.key == key), None)
     if restriction is None:
@@ -103,7 +104,7 @@ def adjust_restriction(request: HttpRequest, pk: int, key: str) -> HttpResponse:
 
 @staff_required(perms=["aftercare.add_planadjustment"])
 @require_http_methods(["GET", "POST"])
-def adjust_note(request: HttpRequest, pk: int) -> HttpResponse:
+def adjust_note(request: StaffRequest, pk: int) -> HttpResponse:
     plan, content = _adjustable(request, pk)
     if refused := _not_current(request, plan):
         return refused
@@ -116,7 +117,7 @@ def adjust_note(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["aftercare.add_planadjustment"])
 @require_http_methods(["GET", "POST"])
-def adjust_skip_reminder(request: HttpRequest, pk: int, key: str) -> HttpResponse:
+def adjust_skip_reminder(request: StaffRequest, pk: int, key: str) -> HttpResponse:
     plan, content = _adjustable(request, pk)
     reminder = next((r for r in content.reminders if r.key == key), None)
     if reminder is None:
@@ -133,7 +134,7 @@ def adjust_skip_reminder(request: HttpRequest, pk: int, key: str) -> HttpRespons
 
 @staff_required(perms=["aftercare.add_planadjustment"])
 @require_http_methods(["GET", "POST"])
-def adjust_add_reminder(request: HttpRequest, pk: int) -> HttpResponse:
+def adjust_add_reminder(request: StaffRequest, pk: int) -> HttpResponse:
     plan, content = _adjustable(request, pk)
     if refused := _not_current(request, plan):
         return refused
@@ -156,17 +157,17 @@ def adjust_add_reminder(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["aftercare.view_aftercareplan"])
-def plan_revision(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_revision(request: StaffRequest, pk: int) -> HttpResponse:
     """Any revision of a plan, as it was: earlier versions stay readable."""
     plan = plan_for(request, pk)
-    context = {"stored_plan": plan, "treatment": plan.treatment}
+    context: dict[str, object] = {"stored_plan": plan, "treatment": plan.treatment}
     context.update(plan_context(plan.content_plan))
     return render(request, "aftercare/plan_revision.html", context)
 
 
 @staff_required(perms=["aftercare.add_treatmentcourse"])
 @require_http_methods(["GET", "POST"])
-def course_create(request: HttpRequest, pk: int) -> HttpResponse:
+def course_create(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     if patient.courses.active().exists():
         messages.error(request, "The patient is already on a course: end it first.")
@@ -184,7 +185,7 @@ def course_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["aftercare.change_treatmentcourse"])
 @require_POST
-def course_end(request: HttpRequest, pk: int) -> HttpResponse:
+def course_end(request: StaffRequest, pk: int) -> HttpResponse:
     course = course_for(request, pk)
     if services.course_end(course=course, user=request.user):
         messages.success(request, "Course ended.")
@@ -192,27 +193,29 @@ def course_end(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["aftercare.view_treatmentcourse"])
-def courses_due(request: HttpRequest) -> HttpResponse:
+def courses_due(request: StaffRequest) -> HttpResponse:
     """Patients whose next session's window opens in the coming week, or is open now."""
     clinic = request.membership.clinic
     today = visit_day(timezone.now(), clinic.timezone)
     opening, open_now = [], []
-    courses = (
+    courses = list(
         TreatmentCourse.objects.active()
         .filter(patient__clinic=clinic, patient__erased_at__isnull=True)
         .select_related("patient")
     )
+    days = visit_days_of([course.patient_id for course in courses], clinic.timezone)
     for course in courses:
-        step = latest_step(course_facts(course), visit_days(course.patient, clinic.timezone))
-        if step is None or step.next_window_opens is None:
+        step = latest_step(course_facts(course), days.get(course.patient_id, []))
+        if step is None or step.next_window_opens is None or step.next_window_closes is None:
             continue
         row = (course.patient, step)
         if window_opens_within(step, today=today, days=COMING_DAYS):
             opening.append(row)
         elif step.next_window_opens < today <= step.next_window_closes:
             open_now.append(row)
-    opening.sort(key=lambda row: row[1].next_window_opens)
-    open_now.sort(key=lambda row: row[1].next_window_closes)
+    # Every step kept has its next window (the loop skips the others).
+    opening.sort(key=lambda row: cast(date, row[1].next_window_opens))
+    open_now.sort(key=lambda row: cast(date, row[1].next_window_closes))
     context = {
         "opening": opening,
         "open_now": open_now,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import cast
 
 from icalendar import Calendar, Event
 
@@ -47,10 +48,10 @@ def plan_calendar(plan: Plan, *, visit_id: int, domain: str) -> bytes:
         )
     # DTSTART carries TZID=<the clinic's zone>: RFC 5545 wants its VTIMEZONE too.
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    return cast(bytes, calendar.to_ical())
 
 
-def _event(*, uid: str, summary: str, description: str, start, stamp) -> Event:
+def _event(*, uid: str, summary: str, description: str, start: datetime, stamp: datetime) -> Event:
     event = Event()
     event.add("uid", uid)
     event.add("dtstamp", stamp)

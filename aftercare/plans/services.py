@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -80,7 +80,7 @@ def plan_preview(
 def plan_create(
     *,
     treatment: Treatment,
-    created_by: AbstractBaseUser | None = None,
+    created_by: User | None = None,
     now: datetime | None = None,
     drop_adjustments: bool = False,
 ) -> AftercarePlan:
@@ -145,7 +145,7 @@ def plan_adjust(
     plan: AftercarePlan,
     adjustment: Adjustment,
     reason: str,
-    user: AbstractBaseUser,
+    user: User,
     now: datetime | None = None,
 ) -> PlanAdjustment:
     """Apply a practitioner's adjustment: a new plan revision, the reminders updated at once.
@@ -195,7 +195,7 @@ def plan_adjust(
 
 
 def plan_revise(
-    *, plan: AftercarePlan, content: Plan, created_by: AbstractBaseUser | None, now: datetime
+    *, plan: AftercarePlan, content: Plan, created_by: User | None, now: datetime
 ) -> AftercarePlan:
     """Store changed content as a new revision of a current plan, without the guidance.
 
@@ -225,7 +225,7 @@ def course_start(
     min_interval_weeks: int,
     max_interval_weeks: int,
     starts_on: date,
-    created_by: AbstractBaseUser | None,
+    created_by: User | None,
     now: datetime | None = None,
 ) -> TreatmentCourse:
     """Put the patient on a course; their current plan says which session it is at once."""
@@ -246,9 +246,7 @@ def course_start(
 
 
 @transaction.atomic
-def course_end(
-    *, course: TreatmentCourse, user: AbstractBaseUser | None, now: datetime | None = None
-) -> bool:
+def course_end(*, course: TreatmentCourse, user: User | None, now: datetime | None = None) -> bool:
     now = now or timezone.now()
     ended = TreatmentCourse.objects.filter(pk=course.pk).active().update(ended_at=now)
     if ended:
@@ -263,7 +261,7 @@ def course_step_for(*, patient: Patient, day: date, timezone_name: str) -> Cours
     return course_step(course_facts(course), visit_days(patient, timezone_name), day)
 
 
-def _restep_current_plan(*, patient: Patient, user: AbstractBaseUser | None, now: datetime) -> None:
+def _restep_current_plan(*, patient: Patient, user: User | None, now: datetime) -> None:
     plan = (
         AftercarePlan.objects.select_for_update()
         .select_related("treatment__clinic")

@@ -53,10 +53,18 @@ def dashboard_for(*, clinic: Clinic, now: datetime) -> Dashboard:
                 performed_at__gte=day_start, performed_at__lt=day_start + timedelta(days=1)
             ).order_by("performed_at")[:LIMIT]
         ),
+        # Treatments inside the window first (treatment_clinic_recent), so only the
+        # patients treated lately are grouped; one treated since (a future booking logged
+        # early) is not in early recovery.
         early_recovery=list(
-            Patient.objects.filter(clinic=clinic, erased_at__isnull=True)
+            Patient.objects.filter(
+                clinic=clinic,
+                erased_at__isnull=True,
+                treatments__performed_at__gte=now - EARLY_RECOVERY,
+                treatments__performed_at__lte=now,
+            )
+            .exclude(treatments__performed_at__gt=now)
             .annotate(last_treated_at=Max("treatments__performed_at"))
-            .filter(last_treated_at__gte=now - EARLY_RECOVERY, last_treated_at__lte=now)
             .order_by("last_treated_at")[:LIMIT]
         ),
         undeliverable_addresses=list(

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,13 +20,15 @@ from aftercare.plans.access import (
 from aftercare.plans.display import plan_context
 from aftercare.plans.services import plan_create
 from aftercare.plans.today import EARLY_RECOVERY, dashboard_for
-from clinic.access import staff_required
+from clinic.access import StaffRequest, staff_required
 from patients.access import patient_for, treatment_for
+
+OPEN_REPORTS_SHOWN = 200
 
 
 @staff_required(perms=["aftercare.add_aftercareplan"])
 @require_POST
-def plan_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_regenerate(request: StaffRequest, pk: int) -> HttpResponse:
     treatment = treatment_for(request, pk)
     # Dropping a practitioner's adjustments is itself a clinical change.
     drop = bool(request.POST.get("drop_adjustments")) and request.user.has_perm(
@@ -42,10 +44,10 @@ def plan_regenerate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["aftercare.view_aftercareplan"])
-def plan_sheet(request: HttpRequest, pk: int) -> HttpResponse:
+def plan_sheet(request: StaffRequest, pk: int) -> HttpResponse:
     """The one-page instruction sheet staff print and hand to the patient."""
     plan = plan_for(request, pk)
-    context = {
+    context: dict[str, object] = {
         "stored_plan": plan,
         "clinic": plan.treatment.clinic,
         "patient": plan.treatment.patient,
@@ -56,7 +58,7 @@ def plan_sheet(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["aftercare.change_reminder"])
 @require_POST
-def reminder_resend(request: HttpRequest, pk: int) -> HttpResponse:
+def reminder_resend(request: StaffRequest, pk: int) -> HttpResponse:
     reminder = reminder_for(request, pk)
     if reminders.reminder_resend(reminder=reminder):
         messages.success(request, f"“{reminder.label}” will be sent again within a minute.")
@@ -67,7 +69,7 @@ def reminder_resend(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["aftercare.change_reminder"])
 @require_POST
-def patient_reminders_stop(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_reminders_stop(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     stopped = reminders.reminders_stop_for_patient(
         patient=patient, reason="stopped by staff", by=request.user
@@ -81,18 +83,21 @@ def patient_reminders_stop(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["aftercare.view_sentmessage"])
-def sent_message_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def sent_message_detail(request: StaffRequest, pk: int) -> HttpResponse:
     sent = sent_message_for(request, pk)
     return render(request, "aftercare/sent_message.html", {"sent": sent})
 
 
 @staff_required(perms=["aftercare.view_concernreport"])
-def concern_list(request: HttpRequest) -> HttpResponse:
+def concern_list(request: StaffRequest) -> HttpResponse:
     reports = ConcernReport.objects.filter(clinic=request.membership.clinic).select_related(
         "patient"
     )
+    open_reports = reports.filter(handled_at__isnull=True)
     context = {
-        "open_reports": reports.filter(handled_at__isnull=True),
+        # Red flags first, then the newest: the ones to call about before any other.
+        "open_reports": open_reports.order_by("-is_red_flag", "-created_at")[:OPEN_REPORTS_SHOWN],
+        "open_count": open_reports.count(),
         "handled_reports": reports.filter(handled_at__isnull=False).order_by("-handled_at")[:20],
     }
     return render(request, "aftercare/concern_list.html", context)
@@ -100,7 +105,7 @@ def concern_list(request: HttpRequest) -> HttpResponse:
 
 @staff_required(perms=["aftercare.change_concernreport"])
 @require_http_methods(["GET", "POST"])
-def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def concern_detail(request: StaffRequest, pk: int) -> HttpResponse:
     report = concern_for(request, pk)
     form = HandleConcernForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -115,7 +120,7 @@ def concern_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["aftercare.view_concernreport"])
-def concern_photo(request: HttpRequest, pk: int) -> HttpResponse:
+def concern_photo(request: StaffRequest, pk: int) -> FileResponse:
     report = concern_for(request, pk)
     if not report.photo:
         raise Http404("No photo")
@@ -126,7 +131,7 @@ def concern_photo(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["aftercare.change_patientlink"])
 @require_POST
-def patient_links_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_links_revoke(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     revoked = links_revoke(patient_id=patient.pk, now=timezone.now())
     messages.success(
@@ -137,7 +142,7 @@ def patient_links_revoke(request: HttpRequest, pk: int) -> HttpResponse:
 
 @staff_required(perms=["aftercare.change_patientlink"])
 @require_POST
-def patient_link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_link_reissue(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
     if reminders.link_reissue(patient=patient, now=timezone.now()) is None:
         messages.error(
@@ -151,7 +156,7 @@ def patient_link_reissue(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_required(perms=["patients.view_patient"])
-def today(request: HttpRequest) -> HttpResponse:
+def today(request: StaffRequest) -> HttpResponse:
     """Staff Today, the page after login: the day's work for the user's clinic."""
     now = timezone.now()
     board = dashboard_for(clinic=request.membership.clinic, now=now)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 
 from aftercare.models import AftercarePlan, TreatmentCourse
@@ -39,8 +41,18 @@ def visit_plans(treatment: Treatment) -> list[AftercarePlan]:
 
 
 def visit_days(patient: Patient, timezone: str) -> list[date]:
-    moments = Treatment.objects.filter(patient=patient).values_list("performed_at", flat=True)
-    return sorted({visit_day(moment, timezone) for moment in moments})
+    return visit_days_of([patient.pk], timezone).get(patient.pk, [])
+
+
+def visit_days_of(patient_ids: Iterable[int], timezone: str) -> dict[int, list[date]]:
+    """visit_days for many patients in one query (the *Next sessions* page)."""
+    days: dict[int, set[date]] = defaultdict(set)
+    moments = Treatment.objects.filter(patient_id__in=list(patient_ids)).values_list(
+        "patient_id", "performed_at"
+    )
+    for patient_id, moment in moments:
+        days[patient_id].add(visit_day(moment, timezone))
+    return {patient_id: sorted(found) for patient_id, found in days.items()}
 
 
 def active_course(patient: Patient) -> TreatmentCourse | None:

@@ -13,7 +13,7 @@ import re
 
 from django.conf import settings
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
 from django.http import HttpRequest
 from redis.exceptions import RedisError
 
@@ -30,7 +30,9 @@ def _key(request: HttpRequest) -> str:
 
 def is_blocked(request: HttpRequest) -> bool:
     try:
-        return cache.get(_key(request), 0) >= settings.PATIENT_LINK_FAILURE_LIMIT
+        failures: int = cache.get(_key(request), 0)
+        limit: int = settings.PATIENT_LINK_FAILURE_LIMIT
+        return failures >= limit
     except CACHE_DOWN:
         # A shared cache (Redis) that is down must not take the patient pages with it:
         # the limit is off until it is back (tokens carry 256 bits; guessing stays hopeless).
@@ -59,7 +61,11 @@ class SharedRedisCache(RedisCache):
     (tests clear the cache while a worker listens on the same database).
     """
 
-    def clear(self) -> bool:
+    # Django's RedisCache has these; django-stubs leaves them out: the client (a cached
+    # property), and clear() returning a bool where BaseCache's returns None.
+    _cache: RedisCacheClient
+
+    def clear(self) -> bool:  # type: ignore[override]
         client = self._cache.get_client(write=True)
         pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self.key_prefix) + ":*"
         keys = list(client.scan_iter(match=pattern, count=1000))

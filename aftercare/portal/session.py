@@ -81,8 +81,8 @@ class PatientSessionMiddleware(SessionMiddleware):
                 max_age=None if session.get_expire_at_browser_close() else session.get_expiry_age(),
                 domain=settings.SESSION_COOKIE_DOMAIN,
                 path=path,
-                secure=settings.SESSION_COOKIE_SECURE or None,
-                httponly=settings.SESSION_COOKIE_HTTPONLY or None,
+                secure=settings.SESSION_COOKIE_SECURE,
+                httponly=settings.SESSION_COOKIE_HTTPONLY,
                 samesite=settings.SESSION_COOKIE_SAMESITE,
             )
         return response

@@ -10,7 +10,9 @@ cookie staff pages never see (aftercare.portal.session).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import wraps
+from typing import cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -171,7 +173,8 @@ def open_link(request: HttpRequest, clinic_slug: str, token: str) -> HttpRespons
 def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
     plan = link.plan.content_plan
     context = _page_context(request, link, plan, "today")
-    active = [item for item in plan.items_active_at(context["now"]) if item.kind != "warning"]
+    now = cast(datetime, context["now"])
+    active = [item for item in plan.items_active_at(now) if item.kind != "warning"]
     context["today_groups"] = [
         (label, [item for item in active if item.kind == kind])
         for kind, label in KIND_HEADINGS.items()
@@ -273,7 +276,7 @@ def report(request: HttpRequest, link: PatientLink) -> HttpResponse:
             symptoms=form.cleaned_data["symptoms"],
             details=form.cleaned_data["details"].strip(),
             photo=form.cleaned_data["photo"],
-            now=context["now"],
+            now=cast(datetime, context["now"]),
         )
         context["concern"] = concern
         return render(request, "patient/report_sent.html", context)

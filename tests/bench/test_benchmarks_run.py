@@ -28,6 +28,7 @@ BENCH = ROOT / "bench"
 TINY = {
     "due_scan.py": ["--tiny"],
     "patient_page.py": ["--tiny"],
+    "staff_pages.py": ["--tiny"],
     # Owned by the dispatch work; its own size arguments, at their smallest useful values.
     "dispatch.py": ["--count", "20", "--plans", "2", "--rounds", "1"],
 }

@@ -14,9 +14,10 @@ import json
 import zoneinfo
 from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
 from aftercare.planner.inputs import AREAS, DEVICES, HISTORY_FLAGS, ClinicFacts, TreatmentFacts
@@ -39,7 +40,7 @@ class Command(BaseCommand):
         "clinic's guidance (--clinic) or the shipped default. Nothing is saved."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         treatment = parser.add_argument_group("treatment")
         treatment.add_argument(
             "--depth",
@@ -115,7 +116,7 @@ class Command(BaseCommand):
             help="text: a readable summary (default); json: the whole plan.",
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if not options["areas"]:
             # Not argparse's `required`: its message would not list the areas to choose from.
             raise CommandError(
@@ -196,7 +197,7 @@ def _passes(value: str) -> int:
 def _skin_type(value: str) -> int:
     text = value.strip().upper()
     skin_type = ROMAN_SKIN_TYPES.get(text) or _whole_number(text)
-    if skin_type not in ROMAN_SKIN_TYPES.values():
+    if skin_type is None or skin_type not in ROMAN_SKIN_TYPES.values():
         raise argparse.ArgumentTypeError(
             f"{value!r} is not a Fitzpatrick skin type; use I, II, III, IV, V or VI "
             "(any case), or 1 to 6"

@@ -7,7 +7,9 @@ kept, and the clinic admin can compare it and reset it in the admin.
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand, CommandError
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from aftercare.guidance.clinic import guidance_offer_update
 from clinic.models import Clinic
@@ -20,11 +22,13 @@ class Command(BaseCommand):
         "Says what changed; writes nothing without --apply."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--apply", action="store_true", help="Make the changes.")
         parser.add_argument("--clinic", metavar="SLUG", help="Only this clinic.")
 
-    def handle(self, *args, apply: bool = False, clinic: str | None = None, **options) -> None:
+    def handle(
+        self, *args: Any, apply: bool = False, clinic: str | None = None, **options: Any
+    ) -> None:
         clinics = Clinic.objects.order_by("name")
         if clinic:
             clinics = clinics.filter(slug=clinic)

@@ -12,10 +12,12 @@ from __future__ import annotations
 from base64 import b32decode
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandError
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
@@ -50,13 +52,13 @@ class Command(BaseCommand):
         "Safe to run again."
     )
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--force", action="store_true", help="Allow running with DEBUG off (not advised)."
         )
 
     @transaction.atomic
-    def handle(self, *args, force: bool = False, **options) -> None:
+    def handle(self, *args: Any, force: bool = False, **options: Any) -> None:
         if not settings.DEBUG and not force:
             raise CommandError("Demo logins have known passwords: run with DEBUG on, or --force.")
         clinic, _ = Clinic.objects.get_or_create(
@@ -97,7 +99,15 @@ class Command(BaseCommand):
         self.stdout.write("  Recovery codes (each works once per login; load_demo restores them):")
         self.stdout.write(f"    {' '.join(DEMO_RECOVERY_CODES)}")
 
-    def _ensure_user(self, clinic, username, password, role, first_name, last_name):
+    def _ensure_user(
+        self,
+        clinic: Clinic,
+        username: str,
+        password: str,
+        role: StaffRole,
+        first_name: str,
+        last_name: str,
+    ) -> User:
         user_model = get_user_model()
         user, created = user_model.objects.get_or_create(
             username=username,
@@ -118,7 +128,7 @@ class Command(BaseCommand):
         StaffMembership.objects.get_or_create(user=user, defaults={"clinic": clinic, "role": role})
         return user
 
-    def _ensure_platform_user(self, username, password):
+    def _ensure_platform_user(self, username: str, password: str) -> User:
         user, created = get_user_model().objects.get_or_create(
             username=username,
             defaults={
@@ -134,7 +144,7 @@ class Command(BaseCommand):
             user.save()
         return user
 
-    def _ensure_second_factor(self, user) -> TOTPDevice:
+    def _ensure_second_factor(self, user: User) -> TOTPDevice:
         key = b32decode(DEMO_TOTP_SECRET).hex()
         TOTPDevice.objects.filter(user=user).exclude(key=key).delete()
         device, _ = TOTPDevice.objects.update_or_create(
@@ -163,7 +173,7 @@ class Command(BaseCommand):
         )
         return device
 
-    def _create_patients(self, clinic, practitioner) -> None:
+    def _create_patients(self, clinic: Clinic, practitioner: User) -> None:
         now = timezone.now()
         for days_ago, (first, last, email, skin_type, consent) in enumerate(DEMO_PATIENTS):
             patient = patient_create(

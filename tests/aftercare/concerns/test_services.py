@@ -323,6 +323,19 @@ def test_the_report_list_shows_red_flags_first_then_the_newest(practitioner_clie
     assert list(response.context["open_reports"]) == [new_red, old_red, new_routine, old_routine]
 
 
+def test_a_long_list_of_open_reports_shows_the_most_urgent_and_says_how_many(
+    practitioner_client, clinic, monkeypatch
+):
+    monkeypatch.setattr("aftercare.plans.views.OPEN_REPORTS_SHOWN", 2)
+    _report(clinic, symptoms=["peeling"], created_at=NOW - timedelta(hours=2))
+    newest = _report(clinic, symptoms=["peeling"], created_at=NOW)
+    red = _report(clinic, symptoms=["pus"], created_at=NOW - timedelta(hours=5))
+    response = practitioner_client.get(reverse("aftercare:concern_list"))
+    assert list(response.context["open_reports"]) == [red, newest]
+    assert "Open (3)" in response.content.decode()
+    assert "Showing the 2 to handle first" in response.content.decode()
+
+
 def test_the_report_list_marks_red_flags(practitioner_client, clinic):
     _report(clinic, symptoms=["pus"])
     html = practitioner_client.get(reverse("aftercare:concern_list")).content.decode()
