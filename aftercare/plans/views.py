@@ -23,7 +23,7 @@ from aftercare.plans.today import EARLY_RECOVERY, dashboard_for
 from clinic.access import StaffRequest, staff_required
 from patients.access import patient_for, treatment_for
 
-OPEN_REPORTS_SHOWN = 200
+OPEN_REPORTS_SHOWN = 50
 
 
 @staff_required(perms=["aftercare.add_aftercareplan"])
