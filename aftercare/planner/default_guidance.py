@@ -5,10 +5,12 @@ guidance items, restrictions, reminder moments and the intensity table. It is on
 starting point. After installation the clinic's admins own the content and edit it in the
 Django admin; nothing reads this module at run time except that migration (and the tests).
 
-Every entry names, in `fact_ids`, the numbered facts of `shared/CLINICAL_FACTS.md` it rests
-on. The facts come from five articles; the patient-facing wording here is our own, and the
-articles' product advertising (brand names, kits, add-on treatments) is left out on purpose.
-All timings are whole hours after the moment of treatment.
+Every entry names, in `fact_ids`, the numbered facts it rests on: `shared/CLINICAL_FACTS.md`
+(P, H, R, C, W, F: five articles) and `shared/PRACTICE_FACTS.md` (X1-X12: safety points from
+clinics' own aftercare sheets and first-aid guidance, which the articles leave out). The
+patient-facing wording here is our own, and the articles' product advertising (brand names,
+kits, add-on treatments) is left out on purpose. All timings are whole hours after the moment
+of treatment.
 
 How the articles' disagreements were resolved
 ---------------------------------------------
@@ -38,6 +40,19 @@ doubt, take the more cautious figure (hours light / moderate / intense):
   expectation item gives both, and the warning sign (W1) only fires after 72 h of redness
   that is hot and very inflamed or not settling.
 * Picking or peeling flaking skin (R9) is "always" avoided: an open-ended item from 0 h.
+* Practice facts (X4-X10), where the clinic sheets disagree, take the longer wait: pools,
+  hot tubs, lakes and the sea 4 days (X4: sheets say 24 h to 4 days); waxing, threading,
+  hair removal creams and laser hair removal 2 weeks (X5: 7-14 days), shaving once the skin
+  has settled; other treatments on the same skin 2 weeks (X6); hot showers, steam rooms and
+  hot yoga 48 h (X10: 24-48 h), 72 h after an intense treatment like exercise (R2).
+* Sunscreen (X7 against H3/C4): no sunscreen on the first day, shade and a hat instead;
+  from 24 h (day 2) a mineral broad-spectrum SPF 30+ every morning.
+* Warning signs: a severe allergic reaction (X1) sends the patient to the local emergency
+  number, not the clinic; infection (W2, X3) and cold sores (X2) are said concretely and
+  need the clinic the same day.
+* Scalp care (X12) is a set of items with `Conditions(areas={"scalp"})`, so only plans for
+  treatments that include the scalp show them. Restrictions have no conditions, so none of
+  the scalp waits is a restriction.
 
 The intensity table (tunable defaults)
 --------------------------------------
@@ -160,6 +175,32 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         order=30,
     ),
     GuidanceItem(
+        key="head-raised-first-night",
+        kind="do",
+        title="Sleep with your head a little higher",
+        body_md=(
+            "On the first night, rest your head a bit higher than usual. One extra pillow is "
+            "enough. It helps the swelling go down."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=DAY,
+        fact_ids=("X9",),
+        order=35,
+    ),
+    GuidanceItem(
+        key="sun-first-day",
+        kind="do",
+        title="Stay out of the sun today",
+        body_md=(
+            "Today your skin is too tender for sunscreen. You can start it from the second "
+            "day. Until then, stay indoors or in the shade, and wear a wide hat if you go out."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=DAY,
+        fact_ids=("X7", "C4"),
+        order=36,
+    ),
+    GuidanceItem(
         key="morning-after",
         kind="expect",
         title="It may look redder when you wake up",
@@ -203,13 +244,13 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Keep your skin moist and protected",
         body_md=(
-            "Moisturise gently and often so your skin doesn't dry out. Before you go out, put "
-            "on a broad-spectrum SPF 30 or higher — even on a cloudy day or if you'll mostly "
-            "be indoors."
+            "Moisturise gently and often so your skin doesn't dry out. From today, you can "
+            "start sunscreen. Pick a mineral one, SPF 30 or higher, and put it on every "
+            "morning. Do it even on a cloudy day or if you'll mostly be indoors."
         ),
         starts_after_hours=DAY,
         ends_after_hours=2 * DAY,
-        fact_ids=("H3",),
+        fact_ids=("H3", "X7"),
         order=70,
     ),
     GuidanceItem(
@@ -472,12 +513,14 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Sunscreen every morning",
         body_md=(
-            "Put on a broad-spectrum SPF 30 or higher every morning, whatever the weather, "
-            "and top it up when you're outdoors. Healing skin marks easily in the sun."
+            "From the second day, put on sunscreen every morning, whatever the weather. Choose "
+            "a mineral one (it says zinc oxide or titanium dioxide) with broad-spectrum "
+            "SPF 30 or higher. Put more on when you're outdoors. Healing skin marks easily in "
+            "the sun."
         ),
-        starts_after_hours=0,
+        starts_after_hours=DAY,
         ends_after_hours=None,
-        fact_ids=("C4", "R6"),
+        fact_ids=("C4", "R6", "X7"),
         order=370,
     ),
     GuidanceItem(
@@ -485,12 +528,12 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Hat and shade",
         body_md=(
-            "When you're outside, a wide-brimmed hat and a shady spot add protection on top "
-            "of your sunscreen."
+            "When you're outside, a wide-brimmed hat and a shady spot protect your skin. "
+            "From the second day, use them on top of your sunscreen."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
-        fact_ids=("C4",),
+        fact_ids=("C4", "X7"),
         order=380,
     ),
     GuidanceItem(
@@ -533,6 +576,130 @@ _CARE: tuple[GuidanceItem, ...] = (
         ends_after_hours=2 * WEEK,
         fact_ids=("W5",),
         order=410,
+    ),
+    GuidanceItem(
+        key="clean-makeup-brushes",
+        kind="do",
+        title="Clean your makeup brushes first",
+        body_md=(
+            "Before you wear makeup again, wash your brushes and sponges, or use new ones. "
+            "Old makeup on them holds germs. When you start again, go for mineral makeup "
+            "first."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        fact_ids=("X8", "R1"),
+        order=420,
+    ),
+    GuidanceItem(
+        key="keep-taking-antiviral",
+        kind="do",
+        title="Keep taking your cold sore medicine",
+        body_md=(
+            "If you get cold sores, you may have been given a medicine to keep them away. "
+            "Keep taking it just as you were told, until it is finished."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        fact_ids=("X2",),
+        order=430,
+    ),
+    GuidanceItem(
+        key="shaving-when-settled",
+        kind="do",
+        title="Shaving again",
+        body_md=(
+            "Wait to shave the treated skin until it has calmed down: no more redness, no "
+            "raw spots. Then use a clean, sharp blade and go gently."
+        ),
+        starts_after_hours=2 * DAY,
+        ends_after_hours=2 * WEEK,
+        fact_ids=("X5",),
+        order=440,
+    ),
+)
+
+SCALP = frozenset({"scalp"})
+
+# Only for treatments that include the scalp: the planner picks items by treated area.
+_SCALP: tuple[GuidanceItem, ...] = (
+    GuidanceItem(
+        key="scalp-no-hair-wash",
+        kind="avoid",
+        title="Washing your hair today",
+        body_md="Leave your hair unwashed for the first 24 hours. Your scalp needs that time.",
+        starts_after_hours=0,
+        ends_after_hours=DAY,
+        conditions=Conditions(areas=SCALP),
+        fact_ids=("X12",),
+        order=600,
+    ),
+    GuidanceItem(
+        key="scalp-gentle-hair-wash",
+        kind="do",
+        title="Wash your hair gently",
+        body_md=(
+            "From the second day, wash your hair with lukewarm water. Use a mild shampoo "
+            "without sulfates. Pat your scalp dry with a soft towel, with no rubbing."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=WEEK,
+        conditions=Conditions(areas=SCALP),
+        fact_ids=("X12",),
+        order=610,
+    ),
+    GuidanceItem(
+        key="scalp-styling-products",
+        kind="avoid",
+        title="Hair products and strong chemicals",
+        body_md=(
+            "For two days, put no gel, spray, mousse or other styling products on your hair. "
+            "Keep anything harsh off your scalp too."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=2 * DAY,
+        conditions=Conditions(areas=SCALP),
+        fact_ids=("X12",),
+        order=620,
+    ),
+    GuidanceItem(
+        key="scalp-heat-styling",
+        kind="avoid",
+        title="Hot hair tools",
+        body_md=(
+            "Hot hair dryers, straighteners and curling irons can hurt a healing scalp. "
+            "Leave them for about a week."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=WEEK,
+        conditions=Conditions(areas=SCALP),
+        fact_ids=("X12",),
+        order=630,
+    ),
+    GuidanceItem(
+        key="scalp-dye-perm-relaxer",
+        kind="avoid",
+        title="Hair dye, perms and relaxers",
+        body_md=(
+            "Hair dye, perms and relaxers must wait until your scalp is fully healed. Ask "
+            "your clinic before you book one."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=4 * WEEK,
+        conditions=Conditions(areas=SCALP),
+        fact_ids=("X12",),
+        order=640,
+    ),
+    GuidanceItem(
+        key="scalp-hat-in-sun",
+        kind="do",
+        title="A hat for your scalp",
+        body_md="Your scalp can burn too. Wear a hat whenever you are out in the sun.",
+        starts_after_hours=0,
+        ends_after_hours=3 * WEEK,
+        conditions=Conditions(areas=SCALP),
+        fact_ids=("X12", "X7"),
+        order=650,
     ),
 )
 
@@ -600,13 +767,14 @@ _PERSONAL: tuple[GuidanceItem, ...] = (
         title="Sun protection matters even more for you",
         body_md=(
             "With your skin type, healing skin is **more likely to develop dark patches** "
-            "after sun exposure. Use SPF 30 or higher every single day, reapply outdoors, and "
-            "stay in the shade with a wide-brimmed hat for the whole recovery."
+            "after sun exposure. On the first day, stay out of the sun. From the second day, "
+            "use a mineral SPF 30 or higher every single day and reapply outdoors. Stay in "
+            "the shade with a wide-brimmed hat for the whole recovery."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
         conditions=Conditions(skin_types=frozenset({4, 5, 6})),
-        fact_ids=("F4", "C4", "R6"),
+        fact_ids=("F4", "C4", "R6", "X7"),
         order=540,
     ),
     GuidanceItem(
@@ -671,7 +839,7 @@ _PERSONAL: tuple[GuidanceItem, ...] = (
         title="Squeezing spots",
         body_md=(
             "As your skin tends to break out, a few spots after treatment are possible; they "
-            "usually clear faster than ordinary acne. Don't squeeze them, and contact your "
+            "tend to clear up sooner than ordinary acne. Don't squeeze them, and contact your "
             "clinic if they spread or become painful."
         ),
         starts_after_hours=DAY,
@@ -701,12 +869,13 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
         kind="warning",
         title="Signs of infection",
         body_md=(
-            "Pus, severe pain or other signs of infection need checking. "
-            "**Contact your clinic** straight away."
+            "Look out for redness or warmth that spreads or gets worse after day 2 or 3, red "
+            "streaks running out from the treated skin, pus or yellow crusts, a fever, or "
+            "very bad pain. If you notice any of these, **contact your clinic** the same day."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
-        fact_ids=("W2",),
+        fact_ids=("W2", "X3"),
         order=910,
     ),
     GuidanceItem(
@@ -715,7 +884,8 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
         title="Signs of an allergic reaction",
         body_md=(
             "A rash, itching, hives or swelling that spreads beyond the treated area can "
-            "point to an allergic reaction. **Contact your clinic** straight away."
+            "point to an allergic reaction. **Contact your clinic** straight away. If you "
+            "also find it hard to breathe or swallow, call your local emergency number."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
@@ -727,17 +897,45 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
         kind="warning",
         title="Bruising that doesn't fade",
         body_md=(
-            "Small bruises normally fade within days. If a bruise looks unusual or isn't "
-            "fading, **contact your clinic**."
+            "A small bruise should get lighter and smaller each day. If a bruise looks "
+            "unusual, grows, or is not fading after a week, **contact your clinic**."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
-        fact_ids=("W4",),
+        fact_ids=("W4", "X3"),
         order=930,
+    ),
+    GuidanceItem(
+        key="warning-cold-sores",
+        kind="warning",
+        title="Cold sore blisters",
+        body_md=(
+            "If you get cold sores, needling can bring one on. Look for small, painful "
+            "blisters in a cluster, often near the lips. If you see them, **contact your "
+            "clinic** the same day. Keep taking any cold sore medicine you were given."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("X2",),
+        order=940,
+    ),
+    GuidanceItem(
+        key="warning-severe-allergy",
+        kind="warning",
+        title="A severe allergic reaction: call for help now",
+        body_md=(
+            "Trouble breathing or swallowing, swelling of the lips, tongue or throat, or "
+            "feeling faint can be a severe allergic reaction. **Call your local emergency "
+            "number at once.** Do not phone the clinic first."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=None,
+        fact_ids=("X1", "W3"),
+        order=890,
     ),
 )
 
-ITEMS: tuple[GuidanceItem, ...] = _FIRST_DAYS + _TIMELINE + _CARE + _PERSONAL + _WARNINGS
+ITEMS: tuple[GuidanceItem, ...] = _FIRST_DAYS + _TIMELINE + _CARE + _PERSONAL + _SCALP + _WARNINGS
 
 # ---------------------------------------------------------------------------
 # Restrictions (hours light / moderate / intense)
@@ -827,14 +1025,16 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         key="anti_inflammatories",
         label="Anti-inflammatory painkillers",
         body_md=(
-            "Leave anti-inflammatory painkillers aside for now: the early redness and swelling "
-            "are part of how your skin starts healing. For discomfort, paracetamol is an "
-            "alternative if it suits you; ask your pharmacist or doctor if unsure."
+            "For now, don't take ibuprofen, naproxen or aspirin for pain. The early redness "
+            "and swelling are part of how your skin starts healing. For soreness, "
+            "paracetamol (also called acetaminophen) is fine if it suits you. If a doctor "
+            "gave you a medicine, such as a daily low-dose aspirin or a blood thinner, keep "
+            "taking it. Never stop it without asking the doctor who prescribed it."
         ),
         hours_light=WEEK,
         hours_moderate=WEEK,
         hours_intense=WEEK,
-        fact_ids=("R7", "P1"),
+        fact_ids=("R7", "P1", "X11"),
         order=70,
     ),
     Restriction(
@@ -849,6 +1049,59 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         hours_intense=WEEK,
         fact_ids=("R8", "P1"),
         order=80,
+    ),
+    Restriction(
+        key="hot_water_steam",
+        label="Hot showers, steam rooms and hot yoga",
+        body_md=(
+            "Heat makes your skin flush and can add to the redness. Have lukewarm showers, "
+            "and keep away from steam rooms and hot yoga for now."
+        ),
+        hours_light=2 * DAY,
+        hours_moderate=2 * DAY,
+        hours_intense=3 * DAY,
+        fact_ids=("X10",),
+        order=90,
+    ),
+    Restriction(
+        key="swimming",
+        label="Pools, hot tubs, lakes and the sea",
+        body_md=(
+            "Pool water has chlorine in it. Hot tubs, lakes and the sea can carry germs. Keep "
+            "your treated skin out of all of them until this date."
+        ),
+        hours_light=4 * DAY,
+        hours_moderate=4 * DAY,
+        hours_intense=4 * DAY,
+        fact_ids=("X4",),
+        order=100,
+    ),
+    Restriction(
+        key="hair_removal",
+        label="Waxing, threading, hair removal creams and laser hair removal",
+        body_md=(
+            "These are hard on healing skin, so don't use them on the treated area yet. "
+            "Shaving is fine once the skin has calmed down, with a clean blade."
+        ),
+        hours_light=2 * WEEK,
+        hours_moderate=2 * WEEK,
+        hours_intense=2 * WEEK,
+        fact_ids=("X5",),
+        order=110,
+    ),
+    Restriction(
+        key="other_treatments",
+        label="Peels, lasers, facials and other treatments",
+        body_md=(
+            "Give the treated skin about two weeks before any other treatment on it, such as "
+            "a peel, laser or facial. If your practitioner gives you a different date, go by "
+            "theirs."
+        ),
+        hours_light=2 * WEEK,
+        hours_moderate=2 * WEEK,
+        hours_intense=2 * WEEK,
+        fact_ids=("X6",),
+        order=120,
     ),
 )
 

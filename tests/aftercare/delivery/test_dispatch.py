@@ -24,6 +24,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.test import Client
 from django.utils import timezone
+from django.utils.html import escape
 
 from aftercare.delivery import transports
 from aftercare.delivery.dispatch import (
@@ -773,6 +774,21 @@ def test_the_body_has_a_visible_unsubscribe_link(smtp_sink, now):
     url = re.search(r"<([^>]+)>", message["List-Unsubscribe"]).group(1)
     assert f"Stop these reminders: {url}" in _text(message)
     assert f'href="{url}"' in _html(message)
+
+
+@pytest.mark.django_db
+def test_the_email_gives_every_warning_sign_in_full(smtp_sink, now):
+    warnings = _plan(now).content_plan.warnings
+    dispatch_due(now=now)
+    [message] = smtp_sink.messages
+    text, html = _text(message), _html(message)
+    assert warnings
+    for warning in warnings:
+        assert warning.title in text
+        assert warning.body_md.replace("**", "").split(". ")[0] in " ".join(text.split())
+        assert escape(warning.title) in html
+    assert "emergency number" in text
+    assert "emergency number" in html
 
 
 @pytest.mark.django_db

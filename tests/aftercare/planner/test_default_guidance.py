@@ -20,7 +20,9 @@ from aftercare.planner.inputs import (
     Conditions,
 )
 
-FACTS_FILE = Path(__file__).resolve().parents[4] / "shared" / "CLINICAL_FACTS.md"
+SHARED = Path(__file__).resolve().parents[4] / "shared"
+# The articles' facts and the clinics' practice facts (X1-X12): the guidance carries both.
+FACTS_FILES = (SHARED / "CLINICAL_FACTS.md", SHARED / "PRACTICE_FACTS.md")
 FACT_ROW = re.compile(r"^\|\s*([A-Z]+\d+)\s*\|")
 
 REQUIRED_RESTRICTIONS = {
@@ -31,21 +33,29 @@ REQUIRED_RESTRICTIONS = {
     "sun",
     "anti_inflammatories",
     "ice_arnica_bromelain",
+    "hot_water_steam",
+    "swimming",
+    "hair_removal",
+    "other_treatments",
 }
 BRAND_NAMES = ("notoxx", "vivace", "tylenol", "prp", "platelet")
 
 
-def _known_fact_ids() -> set[str]:
-    if not FACTS_FILE.exists():
+def _fact_ids_in(path: Path) -> set[str]:
+    if not path.exists():
         if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"{FACTS_FILE} is missing: CI checks the guidance against it")
-        pytest.skip(f"{FACTS_FILE} is not available (the shared folder beside the repository)")
+            pytest.fail(f"{path} is missing: CI checks the guidance against it")
+        pytest.skip(f"{path} is not available (the shared folder beside the repository)")
     ids = set()
-    for line in FACTS_FILE.read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         match = FACT_ROW.match(line)
         if match:
             ids.add(match.group(1))
     return ids
+
+
+def _known_fact_ids() -> set[str]:
+    return set().union(*(_fact_ids_in(path) for path in FACTS_FILES))
 
 
 def _entries():
@@ -77,7 +87,11 @@ def _texts():
 
 
 def test_facts_file_lists_fact_ids():
-    assert len(_known_fact_ids()) > 30
+    assert len(_fact_ids_in(FACTS_FILES[0])) > 30
+
+
+def test_practice_facts_file_lists_x1_to_x12():
+    assert _fact_ids_in(FACTS_FILES[1]) == {f"X{n}" for n in range(1, 13)}
 
 
 def test_every_fact_in_the_facts_file_is_used():
@@ -177,13 +191,44 @@ def test_unconditional_warnings_cover_w1_to_w4():
         if i.kind == "warning" and i.conditions == Conditions() and i.ends_after_hours is None
     ]
     covered = {fact_id for w in warnings for fact_id in w.fact_ids}
-    assert {"W1", "W2", "W3", "W4"} <= covered
+    assert {"W1", "W2", "W3", "W4", "X1", "X2", "X3"} <= covered
 
 
-def test_warnings_tell_the_patient_to_contact_the_clinic():
+def test_warnings_say_whom_to_contact():
     warnings = [i for i in DEFAULT_GUIDANCE.items if i.kind == "warning"]
     assert warnings
-    assert all("contact your clinic" in w.body_md.lower() for w in warnings)
+    assert [
+        w.key
+        for w in warnings
+        if "contact your clinic" not in w.body_md.lower()
+        and "emergency number" not in w.body_md.lower()
+    ] == []
+
+
+def test_a_severe_allergic_reaction_goes_to_the_emergency_number_not_the_clinic():
+    severe = [i for i in DEFAULT_GUIDANCE.items if "X1" in i.fact_ids]
+    assert [i.kind for i in severe] == ["warning"]
+    body = severe[0].body_md.lower()
+    assert "emergency number" in body
+    assert "contact your clinic" not in body
+
+
+def test_no_sunscreen_is_suggested_before_the_second_day():
+    # An item shown from hour 0 may name sunscreen only to say it starts on the second day.
+    early = [
+        i.key
+        for i in DEFAULT_GUIDANCE.items
+        if i.starts_after_hours < 24
+        and re.search(r"\b(spf|sunscreen)\b", i.body_md, re.IGNORECASE)
+        and "from the second day" not in i.body_md.lower()
+    ]
+    assert early == []
+
+
+def test_scalp_items_only_apply_to_scalp_treatments():
+    scalp_items = [i for i in DEFAULT_GUIDANCE.items if "X12" in i.fact_ids]
+    assert scalp_items
+    assert all(i.conditions.areas == frozenset({"scalp"}) for i in scalp_items)
 
 
 def test_reminders_have_distinct_increasing_offsets_starting_now():

@@ -36,7 +36,7 @@ MAX_DEPTH = Decimal("3.0")
 MAX_PASSES = 10
 
 # Keys of the shipped items the properties look for.
-WARNING_FACTS = {"W1", "W2", "W3", "W4"}
+WARNING_FACTS = {"W1", "W2", "W3", "W4", "X1", "X2", "X3"}
 DARKER_SKIN_SUN = "darker-skin-sun"
 DELICATE_SWELLING = "delicate-areas-swelling"
 BREAKOUT = "breakout-prone"
@@ -90,7 +90,7 @@ PROPERTIES = settings(max_examples=100, deadline=None)
 
 @PROPERTIES
 @given(cases())
-def test_every_plan_has_the_four_warning_signs(case):
+def test_every_plan_has_the_warning_signs(case):
     plan = plan_for(*case)
     warning_facts = {fact for warning in plan.warnings for fact in warning.fact_ids}
     assert warning_facts >= WARNING_FACTS
@@ -200,6 +200,17 @@ def test_no_swelling_item_without_a_delicate_area(case):
     treatment, clinic = case
     others = treatment.areas - DELICATE_AREAS or frozenset({"cheeks"})
     assert DELICATE_SWELLING not in item_keys(plan_for(replace(treatment, areas=others), clinic))
+
+
+@PROPERTIES
+@given(cases())
+def test_scalp_care_items_come_only_with_a_scalp_treatment(case):
+    treatment, clinic = case
+    with_scalp = plan_for(replace(treatment, areas=treatment.areas | {"scalp"}), clinic)
+    others = treatment.areas - {"scalp"} or frozenset({"cheeks"})
+    without_scalp = plan_for(replace(treatment, areas=others), clinic)
+    assert {"X12"} <= set(with_scalp.fact_ids)
+    assert [item.key for item in without_scalp.items if "X12" in item.fact_ids] == []
 
 
 @PROPERTIES

@@ -37,6 +37,16 @@ def test_the_sheet_shows_restriction_ends_and_clinic_contact(practitioner_client
     assert clinic.phone in page
 
 
+def test_the_sheet_gives_each_warning_sign_and_what_to_do(practitioner_client, plan):
+    page = practitioner_client.get(reverse("aftercare:sheet", args=[plan.pk])).content.decode()
+    warnings = plan.content_plan.warnings
+    assert warnings
+    for warning in warnings:
+        assert escape(warning.title) in page
+    assert "emergency number" in page
+    assert "<strong>contact your clinic</strong>" in page.lower()
+
+
 def test_regenerating_makes_a_new_revision(practitioner_client, plan):
     response = practitioner_client.post(reverse("aftercare:regenerate", args=[plan.treatment_id]))
     assert response.status_code == 302
