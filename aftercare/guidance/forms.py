@@ -11,7 +11,7 @@ from django import forms
 
 from aftercare.models import GuidanceItem
 from aftercare.planner.inputs import HISTORY_FLAGS, SEASONS, ClinicFacts, TreatmentFacts
-from aftercare.planner.seasons import hemisphere_for_timezone
+from clinic.zones import climate_for_timezone, hemisphere_for_timezone
 from patients.models import MAX_DEPTH_MM, MIN_DEPTH_MM, Device, SkinType, TreatmentArea
 
 FACT_ID = re.compile(r"^[A-Z]\d{1,2}$")
@@ -124,5 +124,6 @@ class PlanPreviewForm(forms.Form):
             email=email,
             timezone=data["timezone"],
             hemisphere=hemisphere_for_timezone(data["timezone"]),
+            climate=climate_for_timezone(data["timezone"]),
         )
         return treatment, clinic

@@ -27,7 +27,7 @@ AREAS = (
 DELICATE_AREAS = frozenset({"periorbital", "forehead", "neck"})
 DEVICES = ("pen", "roller", "stamp", "rf")
 HISTORY_FLAGS = ("breakout_prone", "slow_healing", "sensitive_skin")
-SEASONS = ("spring", "summer", "autumn", "winter")
+SEASONS = ("spring", "summer", "autumn", "winter", "tropical")
 ITEM_KINDS = ("expect", "do", "avoid", "product", "warning")
 # Ranks of treatment intensity: 1 light, 2 moderate, 3 intense.
 INTENSITY_RANKS = (1, 2, 3)
@@ -54,6 +54,7 @@ class ClinicFacts:
     email: str
     timezone: str  # IANA name, e.g. "Australia/Sydney"
     hemisphere: str = "north"  # "north" or "south"
+    climate: str = "temperate"  # "temperate" or "tropical" (no winter or summer)
     reminder_hour: int = 9  # local hour at which later reminders go out
 
 

@@ -191,7 +191,7 @@ def build_plan(treatment: TreatmentFacts, clinic: ClinicFacts, guidance: Guidanc
     tz = ZoneInfo(clinic.timezone)
     performed_at = _utc(treatment.performed_at).astimezone(tz)
     intensity = score_intensity(treatment, guidance.intensity_factors, guidance.intensity_levels)
-    season = season_for(performed_at.date(), clinic.hemisphere)
+    season = season_for(performed_at.date(), clinic.hemisphere, clinic.climate)
 
     phases = tuple(
         _plan_phase(phase, performed_at)
@@ -271,6 +271,7 @@ def plan_to_dict(plan: Plan) -> dict[str, Any]:
             "email": plan.clinic.email,
             "timezone": plan.clinic.timezone,
             "hemisphere": plan.clinic.hemisphere,
+            "climate": plan.clinic.climate,
             "reminder_hour": plan.clinic.reminder_hour,
         },
         "phases": [

@@ -34,9 +34,9 @@ from aftercare.planner.courses import course_step, visit_day
 from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
 from aftercare.planner.inputs import ClinicFacts, Guidance, TreatmentFacts
 from aftercare.planner.planning import CourseStep, Plan, build_plan, plan_to_dict
-from aftercare.planner.seasons import hemisphere_for_timezone
 from aftercare.plans.visits import course_facts, visit_days
 from clinic.models import Clinic
+from clinic.zones import climate_for_timezone, hemisphere_for_timezone
 from patients.models import Patient, Treatment
 
 logger = logging.getLogger(__name__)
@@ -49,6 +49,7 @@ def clinic_facts(clinic: Clinic) -> ClinicFacts:
         email=clinic.email,
         timezone=clinic.timezone,
         hemisphere=hemisphere_for_timezone(clinic.timezone),
+        climate=climate_for_timezone(clinic.timezone),
         reminder_hour=clinic.reminder_hour,
     )
 

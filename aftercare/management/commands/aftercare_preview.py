@@ -22,9 +22,9 @@ from django.utils import timezone
 
 from aftercare.planner.inputs import AREAS, DEVICES, HISTORY_FLAGS, ClinicFacts, TreatmentFacts
 from aftercare.planner.planning import Plan, plan_to_dict
-from aftercare.planner.seasons import hemisphere_for_timezone
 from aftercare.plans.services import plan_preview
 from clinic.models import Clinic
+from clinic.zones import climate_for_timezone, hemisphere_for_timezone
 from patients.models import MAX_DEPTH_MM, MAX_PASSES, MIN_DEPTH_MM, MIN_PASSES
 
 # A date without a time means a mid-morning appointment.
@@ -130,6 +130,7 @@ class Command(BaseCommand):
             email=options["clinic_email"],
             timezone=zone_name,
             hemisphere=hemisphere_for_timezone(zone_name),
+            climate=climate_for_timezone(zone_name),
         )
         treatment = TreatmentFacts(
             performed_at=_performed_at(options["when"], ZoneInfo(zone_name)),

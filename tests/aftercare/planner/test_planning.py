@@ -36,7 +36,7 @@ from aftercare.planner.planning import (
     plan_to_dict,
     score_intensity,
 )
-from aftercare.planner.seasons import hemisphere_for_timezone
+from clinic.zones import hemisphere_for_timezone
 
 LONDON = ZoneInfo("Europe/London")
 SYDNEY = ZoneInfo("Australia/Sydney")

@@ -21,7 +21,7 @@ from aftercare.planner.inputs import (
     TreatmentFacts,
 )
 from aftercare.planner.planning import DAYTIME_END_HOUR, DAYTIME_START_HOUR, Plan, build_plan
-from aftercare.planner.seasons import hemisphere_for_timezone
+from clinic.zones import hemisphere_for_timezone
 
 ZONES = (
     "Europe/London",

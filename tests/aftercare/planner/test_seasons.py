@@ -4,40 +4,7 @@ from datetime import date
 
 import pytest
 
-from aftercare.planner.seasons import hemisphere_for_timezone, season_for
-
-
-@pytest.mark.parametrize(
-    "zone",
-    [
-        "Australia/Sydney",
-        "Australia/Perth",
-        "Pacific/Auckland",
-        "America/Sao_Paulo",
-        "America/Argentina/Buenos_Aires",
-        "Africa/Johannesburg",
-    ],
-)
-def test_southern_zones_are_south(zone):
-    assert hemisphere_for_timezone(zone) == "south"
-
-
-@pytest.mark.parametrize(
-    "zone",
-    ["Europe/London", "America/New_York", "Asia/Kolkata", "Asia/Singapore", "Asia/Tokyo"],
-)
-def test_northern_zones_are_north(zone):
-    assert hemisphere_for_timezone(zone) == "north"
-
-
-def test_zone_only_listed_in_the_per_country_table_is_found():
-    # Europe/Oslo has no row of its own in zone1970.tab; zone.tab still places it.
-    assert hemisphere_for_timezone("Europe/Oslo") == "north"
-
-
-@pytest.mark.parametrize("zone", ["UTC", "Etc/GMT+3", "Nowhere/Atlantis", ""])
-def test_zones_without_a_location_count_as_north(zone):
-    assert hemisphere_for_timezone(zone) == "north"
+from aftercare.planner.seasons import season_for
 
 
 def test_january_in_sydney_is_summer():
@@ -78,3 +45,14 @@ def test_season_changes_on_the_first_of_the_month():
 def test_unknown_hemisphere_is_rejected():
     with pytest.raises(ValueError, match="hemisphere"):
         season_for(date(2026, 1, 1), "equator")
+
+
+@pytest.mark.parametrize("hemisphere", ["north", "south"])
+@pytest.mark.parametrize("month", [1, 4, 7, 10])
+def test_the_tropics_have_one_season_all_year(hemisphere, month):
+    assert season_for(date(2027, month, 15), hemisphere, "tropical") == "tropical"
+
+
+def test_unknown_climate_is_rejected():
+    with pytest.raises(ValueError, match="climate"):
+        season_for(date(2026, 1, 1), "north", "arctic")
