@@ -22,7 +22,12 @@ from aftercare.guidance.clinic import (
     row_differences,
     row_reset,
 )
-from aftercare.guidance.forms import FactIdsFormField, GuidanceItemAdminForm, PlanPreviewForm
+from aftercare.guidance.forms import (
+    FactIdsFormField,
+    GuidanceItemAdminForm,
+    PlanPreviewForm,
+    RestrictionRuleAdminForm,
+)
 from aftercare.guidance.rows import guidance_with
 from aftercare.models import (
     AftercarePlan,
@@ -93,6 +98,13 @@ class ClinicGuidanceAdmin(ClinicScopedAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         readonly = list(super().get_readonly_fields(request, obj))
         return [*readonly, "differences"] if obj is not None else readonly
+
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        fieldsets = list(super().get_fieldsets(request, obj))
+        # Declared fieldsets leave read-only fields out unless they name them.
+        if self.fieldsets and obj is not None:
+            fieldsets.append(("Compared with the shipped default", {"fields": ["differences"]}))
+        return fieldsets
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         # Deleting goes one row at a time, where has_delete_permission sees the row.
@@ -271,10 +283,24 @@ class GuidanceItemAdmin(GuidanceAdmin):
     search_fields = ["title", "body", "key"]
     row_converter = staticmethod(guidance_rows.item_from_row)
     fieldsets = [
-        (None, {"fields": ["key", "kind", "title", "body", "fact_ids", "order", "is_active"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "clinic",
+                    "key",
+                    "kind",
+                    "title",
+                    "body",
+                    "fact_ids",
+                    "order",
+                    "is_active",
+                ]
+            },
+        ),
         (
             "Timing (hours after the treatment)",
-            {"fields": ["starts_after_hours", "ends_after_hours"]},
+            {"fields": ["starts_after_hours", "ends_after_hours", "after_restriction"]},
         ),
         (
             "Applies when (empty means any)",
@@ -324,13 +350,28 @@ class RestrictionRuleAdmin(GuidanceAdmin):
         "hours_light",
         "hours_moderate",
         "hours_intense",
+        "hours_per_point",
+        "areas_shown",
         "order",
         "facts",
         "is_active",
     ]
     list_editable = ["order", "is_active"]
     search_fields = ["label", "body", "key"]
+    form = RestrictionRuleAdminForm
     row_converter = staticmethod(guidance_rows.restriction_from_row)
+    fieldsets = [
+        (None, {"fields": ["clinic", "key", "label", "body", "fact_ids", "order", "is_active"]}),
+        (
+            "How long (hours after the treatment)",
+            {"fields": [("hours_light", "hours_moderate", "hours_intense"), "hours_per_point"]},
+        ),
+        ("Applies when (empty means any)", {"fields": ["areas"]}),
+    ]
+
+    @admin.display(description="Areas")
+    def areas_shown(self, obj: RestrictionRule) -> str:
+        return ", ".join(obj.areas) or "any"
 
 
 @admin.register(ReminderMoment)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import F, Q
@@ -44,6 +45,7 @@ class FactorKind(models.TextChoices):
     AREA_COUNT = "area_count", "Number of areas at least"
     AREA = "area", "Treated area is"
     DEVICE = "device", "Device is"
+    HISTORY = "history", "Patient's history includes"
 
 
 assert tuple(ItemKind.values) == ITEM_KINDS
@@ -129,6 +131,14 @@ class GuidanceItem(ClinicGuidanceRow):
     )
     order = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
+    after_restriction = models.SlugField(
+        blank=True,
+        help_text=(
+            "A restriction's key (e.g. makeup): the hours above then count from the moment "
+            "that restriction ends for the patient, not from the treatment. Empty: from the "
+            "treatment."
+        ),
+    )
     # Conditions: empty means "any".
     min_depth_mm = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
     max_depth_mm = models.DecimalField(max_digits=3, decimal_places=2, null=True, blank=True)
@@ -183,6 +193,25 @@ class GuidanceItem(ClinicGuidanceRow):
     def __str__(self) -> str:
         return self.title
 
+    def clean(self) -> None:
+        super().clean()
+        if self.after_restriction and self.clinic_id is not None:
+            known = RestrictionRule.objects.filter(clinic_id=self.clinic_id)
+            if not known.filter(key=self.after_restriction).exists():
+                raise ValidationError(
+                    {
+                        "after_restriction": ValidationError(
+                            "The clinic has no restriction with the key %(key)s (its keys: "
+                            "%(keys)s).",
+                            code="unknown_restriction",
+                            params={
+                                "key": self.after_restriction,
+                                "keys": ", ".join(known.values_list("key", flat=True)),
+                            },
+                        )
+                    }
+                )
+
 
 class RestrictionRule(ClinicGuidanceRow):
     """Something to avoid for a while. Its duration never shrinks as intensity grows."""
@@ -193,6 +222,18 @@ class RestrictionRule(ClinicGuidanceRow):
     hours_light = models.PositiveIntegerField()
     hours_moderate = models.PositiveIntegerField()
     hours_intense = models.PositiveIntegerField()
+    hours_per_point = models.PositiveIntegerField(
+        default=0,
+        help_text=(
+            "Extra hours for every intensity point the treatment scored above its level's "
+            "minimum score, so a treatment near the top of a level waits longer. 0: none."
+        ),
+    )
+    areas = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Applies if any of these areas is treated; empty: whatever is treated.",
+    )
     order = models.PositiveIntegerField(default=0)
     is_active = models.BooleanField(default=True)
     fact_ids = FactIdsField()
@@ -243,7 +284,12 @@ class IntensityFactor(ClinicGuidanceRow):
         max_digits=5, decimal_places=2, default=0, help_text="For depth, passes and area count."
     )
     value = models.CharField(
-        max_length=20, blank=True, help_text="For area and device: the area or device key."
+        max_length=20,
+        blank=True,
+        help_text=(
+            "For area, device and history: the area, the device, or the history flag "
+            "(slow_healing, sensitive_skin, breakout_prone)."
+        ),
     )
     points = models.PositiveSmallIntegerField()
     note = models.CharField(max_length=200, blank=True)

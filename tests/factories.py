@@ -69,7 +69,8 @@ class TreatmentFactory(factory.django.DjangoModelFactory):
     clinic = factory.SelfAttribute("patient.clinic")
     practitioner = factory.SubFactory(UserFactory)
     performed_at = factory.LazyFunction(lambda: timezone.now() - timedelta(hours=1))
-    depth_mm = Decimal("1.0")
+    # Scores 0 in the shipped intensity table: the light durations exactly (makeup 48 h).
+    depth_mm = Decimal("0.25")
     passes = 2
     areas = factory.LazyFunction(lambda: ["cheeks"])
     device = "pen"

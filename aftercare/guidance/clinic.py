@@ -96,10 +96,22 @@ def default_key(value: PreviewRow | IntensityFactor | IntensityLevel) -> str:
     return value.key
 
 
+# Fields the planner's values gained after clinics had taken copies, with the value that
+# means "as before". Left out of a fingerprint while they hold it, so a row fingerprinted
+# before the field existed still matches and still takes the next default.
+_ADDED_LATER: dict[str, object] = {
+    "after_restriction": "",
+    "areas": frozenset(),
+    "hours_per_point": 0,
+}
+
+
 def value_fingerprint(value: Any, *, active: bool = True) -> str:
-    encoded = json.dumps(
-        {"value": asdict(value), "active": active}, default=json_default, sort_keys=True
-    )
+    fields = asdict(value)
+    for name, unchanged in _ADDED_LATER.items():
+        if name in fields and fields[name] == unchanged:
+            del fields[name]
+    encoded = json.dumps({"value": fields, "active": active}, default=json_default, sort_keys=True)
     return hashlib.sha256(encoded.encode()).hexdigest()
 
 

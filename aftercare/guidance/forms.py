@@ -9,7 +9,7 @@ from typing import Any
 
 from django import forms
 
-from aftercare.models import GuidanceItem
+from aftercare.models import GuidanceItem, RestrictionRule
 from aftercare.planner.inputs import HISTORY_FLAGS, SEASONS, ClinicFacts, TreatmentFacts
 from clinic.zones import climate_for_timezone, hemisphere_for_timezone
 from patients.models import MAX_DEPTH_MM, MIN_DEPTH_MM, Device, SkinType, TreatmentArea
@@ -61,6 +61,10 @@ class GuidanceItemAdminForm(forms.ModelForm[GuidanceItem]):
     skin_types = choice_list_field(SkinType.choices, coerce=int)
     history = choice_list_field(HISTORY_CHOICES)
     seasons = choice_list_field(SEASON_CHOICES)
+
+
+class RestrictionRuleAdminForm(forms.ModelForm[RestrictionRule]):
+    areas = choice_list_field(TreatmentArea.choices)
 
 
 class PlanPreviewForm(forms.Form):

@@ -121,6 +121,7 @@ def item_fields(item: GuidanceItem) -> dict[str, Any]:
         "history": sorted(conditions.history),
         "seasons": sorted(conditions.seasons),
         "fact_ids": list(item.fact_ids),
+        "after_restriction": item.after_restriction,
     }
 
 
@@ -132,6 +133,8 @@ def restriction_fields(restriction: Restriction) -> dict[str, Any]:
         "hours_light": restriction.hours_light,
         "hours_moderate": restriction.hours_moderate,
         "hours_intense": restriction.hours_intense,
+        "hours_per_point": restriction.hours_per_point,
+        "areas": sorted(restriction.areas),
         "order": restriction.order,
         "fact_ids": list(restriction.fact_ids),
     }
@@ -209,6 +212,8 @@ def item_from_row(row: Any) -> GuidanceItem:
         ),
         fact_ids=tuple(row.fact_ids),
         order=row.order,
+        # Migration 0008 reads rows of a model from before this field existed.
+        after_restriction=getattr(row, "after_restriction", ""),
     )
 
 
@@ -222,6 +227,9 @@ def restriction_from_row(row: Any) -> Restriction:
         hours_intense=row.hours_intense,
         fact_ids=tuple(row.fact_ids),
         order=row.order,
+        # Migration 0008 reads rows of a model from before these fields existed.
+        areas=frozenset(getattr(row, "areas", ())),
+        hours_per_point=getattr(row, "hours_per_point", 0),
     )
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
 from aftercare.planner.planning import (
     Plan,
+    PlannedItem,
     PlannedReminder,
     hours_after,
     reminder_send_at,
@@ -45,18 +47,40 @@ def apply_adjustments(plan: Plan, adjustments: Iterable[Adjustment]) -> Plan:
 def _restriction(plan: Plan, adjustment: Adjustment) -> Plan:
     if adjustment.hours is None:
         raise ValueError("a restriction adjustment needs hours")
+    changed = next((r for r in plan.restrictions if r.key == adjustment.key), None)
+    if changed is None:
+        return plan
+    ends_at = hours_after(plan.performed_at, adjustment.hours)
     restrictions = tuple(
         replace(
             restriction,
             hours=adjustment.hours,
-            ends_at=hours_after(plan.performed_at, adjustment.hours),
+            ends_at=ends_at,
             guidance_hours=restriction.hours_by_guidance,
         )
-        if restriction.key == adjustment.key
+        if restriction is changed
         else restriction
         for restriction in plan.restrictions
     )
-    return replace(plan, restrictions=restrictions)
+    # Items timed from this restriction's end move with it.
+    shift = utc(ends_at) - utc(changed.ends_at)
+    items = tuple(
+        _moved(item, shift) if item.after_restriction == changed.key else item
+        for item in plan.items
+    )
+    return replace(plan, restrictions=restrictions, items=items)
+
+
+def _moved(item: PlannedItem, shift: timedelta) -> PlannedItem:
+    return replace(
+        item,
+        starts_at=_shifted(item.starts_at, shift),
+        ends_at=None if item.ends_at is None else _shifted(item.ends_at, shift),
+    )
+
+
+def _shifted(moment: datetime, shift: timedelta) -> datetime:
+    return (utc(moment) + shift).astimezone(moment.tzinfo)
 
 
 def _note(plan: Plan, adjustment: Adjustment) -> Plan:

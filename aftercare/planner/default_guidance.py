@@ -20,7 +20,8 @@ doubt, take the more cautious figure (hours light / moderate / intense):
 * Makeup (R1): 24 h in two articles, 48-72 h in another. We use 48 / 48 / 72, and suggest
   mineral, non-comedogenic makeup when it is allowed again.
 * Heavy exercise, sweating, saunas (R2): the sources say "at least 24 h". 24 / 48 / 72, so
-  an intense treatment covers the whole inflammation phase (first 72 h).
+  an intense treatment covers the whole inflammation phase (first 72 h). Saunas are said
+  with the other heat (X10, below), so one restriction names them, with one end.
 * Retinoids, acids, exfoliants (R3): 48-72 h, "the first week" and "several weeks". We
   never go below the first week: 168 / 336 / 504 (one, two, three weeks).
 * Vitamin C serums (R4): one article says avoid them for the first week, another
@@ -29,7 +30,8 @@ doubt, take the more cautious figure (hours light / moderate / intense):
   encouraged throughout.
 * Fragranced, dyed or alcohol-based products (R5): "during healing", read as until the end
   of the inflammation phase after a light treatment and the end of the first week
-  otherwise: 72 / 168 / 168.
+  otherwise: 72 / 168 / 168. Only the restriction says it (no "avoid" item repeats it with
+  another end).
 * Sun, sunbathing, tanning beds (R6): "at least two weeks"; 336 / 336 / 504, with daily
   SPF 30+ carrying on for weeks afterwards.
 * Anti-inflammatory painkillers (R7): one week for everyone (168 h); paracetamol instead
@@ -37,8 +39,8 @@ doubt, take the more cautious figure (hours light / moderate / intense):
 * Ice on the face, arnica, bromelain (R8): the source gives no duration; we use the same
   week as for anti-inflammatory painkillers (168 h).
 * Redness (P5, H3, H4): "24-48 h" in some sources, "up to 4 days" in others. The
-  expectation item gives both, and the warning sign (W1) only fires after 72 h of redness
-  that is hot and very inflamed or not settling.
+  expectation item gives both, and the warning sign (W1) starts 72 h after treatment:
+  before then warm, red skin is what the plan calls normal.
 * Picking or peeling flaking skin (R9) is "always" avoided: an open-ended item from 0 h.
 * Practice facts (X4-X10), where the clinic sheets disagree, take the longer wait: pools,
   hot tubs, lakes and the sea 4 days (X4: sheets say 24 h to 4 days); waxing, threading,
@@ -50,9 +52,15 @@ doubt, take the more cautious figure (hours light / moderate / intense):
 * Warning signs: a severe allergic reaction (X1) sends the patient to the local emergency
   number, not the clinic; infection (W2, X3) and cold sores (X2) are said concretely and
   need the clinic the same day.
-* Scalp care (X12) is a set of items with `Conditions(areas={"scalp"})`, so only plans for
-  treatments that include the scalp show them. Restrictions have no conditions, so none of
-  the scalp waits is a restriction.
+* Areas come in families (`AREA_FAMILIES`: face, eyes, neck, scalp, body and hands).
+  Advice that only fits some families names them in its conditions (items) or `areas`
+  (restrictions), so a scalp gets hair washing, styling, heat and dye (X12) and no makeup,
+  a body gets clothing and shaving, a neck no puffy eyes. Wording shown to every family
+  says "the treated skin".
+* Items that describe what happens when a restriction ends ("clean your brushes" once
+  makeup is allowed) name it in `after_restriction`: their hours count from its end.
+* Seasons follow the clinic's climate: between the tropics the season is "tropical" all
+  year, with heat-and-humidity advice instead of winter or summer creams (F7).
 
 The intensity table (tunable defaults)
 --------------------------------------
@@ -60,13 +68,23 @@ The planner scores a treatment with `IntensityFactor` rows and maps the score to
 `IntensityLevel`. For depth, passes and area count the highest matching row counts; area
 and device rows add up.
 
-* depth (mm): 0.1 -> 0, 0.5 -> 1, 1.0 -> 2, 1.5 -> 3, 2.0 -> 4 points
-* passes: 1 -> 0, 3 -> 1, 5 -> 2, 8 -> 3 points
-* number of areas treated: 3 -> 1, 5 -> 2 points
+* depth (mm): 0.1 -> 0, 0.5 -> 1, 1.0 -> 2, 1.5 -> 3, 2.0 -> 4, 2.5 -> 5 points (F1)
+* passes: 1 -> 0, 3 -> 1, 5 -> 2, 8 -> 3, 10 -> 4 points (F2)
+* number of areas treated: 2 -> 1, 4 -> 2, 6 -> 3 points
 * area: body -> 1, decolletage -> 1 point (larger surfaces)
-* device: rf -> 2 points (radiofrequency microneedling adds heat)
-* levels: Light from score 0 (24 h downtime), Moderate from 2 (48 h), Intense from 4
+* device: rf -> 2 points (radiofrequency adds heat), roller -> 1 point (its needles go in
+  at a slant and tear the surface more than a pen's) (F2)
+* history: slow_healing -> 2, sensitive_skin -> 1 point (F6: some conditions need more
+  healing time)
+* levels: Light from score 0 (24 h downtime), Moderate from 3 (48 h), Intense from 6
   (72 h), matching the usual 1-3 days of social downtime (P8).
+
+Three levels would saturate on their own (before, three quarters of treatments were
+Intense and 1.5 mm x 3 on the cheeks got the plan of 3.0 mm x 10 with RF on six areas), so
+the restrictions that depend on how hard the skin was worked (makeup, exercise, sun,
+actives, vitamin C, fragrance, heat) also grow by `hours_per_point` for every point above
+the level's minimum score. Waits that rest on a fixed reason (chlorine and germs in pools,
+hair removal, other treatments, painkillers, ice) stay as the sheets give them.
 """
 
 from __future__ import annotations
@@ -74,6 +92,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from aftercare.planner.inputs import (
+    AREA_FAMILIES,
     DELICATE_AREAS,
     Conditions,
     Guidance,
@@ -88,6 +107,16 @@ from aftercare.planner.inputs import (
 DAY = 24
 WEEK = 7 * DAY
 
+FACE = AREA_FAMILIES["face"]
+EYES = AREA_FAMILIES["eyes"]
+NECK = AREA_FAMILIES["neck"]
+SCALP = AREA_FAMILIES["scalp"]
+BODY = AREA_FAMILIES["body"]
+# Skin a wide-brimmed hat shades.
+FACE_AND_NECK = FACE | EYES | NECK
+# Skin that gets creams, serums and sunscreen (the scalp has its own hair care items).
+SKIN = FACE | EYES | NECK | BODY
+
 # ---------------------------------------------------------------------------
 # Recovery phases
 # ---------------------------------------------------------------------------
@@ -97,7 +126,7 @@ PHASES: tuple[Phase, ...] = (
         key="inflammation",
         name="Settling down",
         summary_md=(
-            "For the first three days your skin is busy starting its repair. Redness, warmth "
+            "At first your skin is busy starting its repair. Redness, warmth "
             "and a little swelling are normal signs that healing is under way."
         ),
         starts_after_hours=0,
@@ -108,8 +137,9 @@ PHASES: tuple[Phase, ...] = (
         key="proliferation",
         name="Rebuilding",
         summary_md=(
-            "From about day 4 to day 7 your skin is making fresh collagen underneath. Some "
-            "light flaking or peeling on the surface is common and nothing to worry about."
+            "After the first three days, and for about four more, your skin makes fresh "
+            "collagen underneath. Some light flaking on the surface is common. It is nothing "
+            "to worry about."
         ),
         starts_after_hours=3 * DAY,
         ends_after_hours=WEEK,
@@ -119,9 +149,8 @@ PHASES: tuple[Phase, ...] = (
         key="remodelling",
         name="Strengthening",
         summary_md=(
-            "Over the following weeks and months the new collagen slowly firms up and settles, "
-            "so texture and tone can keep improving. Looking after your skin still counts "
-            "during this time."
+            "Over the next weeks and months, the new collagen slowly firms up. Texture and "
+            "tone can keep getting better. Looking after your skin still counts."
         ),
         starts_after_hours=WEEK,
         ends_after_hours=None,
@@ -139,8 +168,8 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         kind="expect",
         title="Warm, pink and a little puffy",
         body_md=(
-            "Straight after treatment your skin will probably feel warm and look flushed, a "
-            "bit like a light sunburn. Slight swelling or tiny dots of blood can appear and "
+            "Right after treatment your skin will likely feel warm and look flushed, a bit "
+            "like a mild sunburn. A little swelling or tiny dots of blood can show. They "
             "usually clear within a few hours."
         ),
         starts_after_hours=0,
@@ -151,10 +180,10 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
     GuidanceItem(
         key="hands-off",
         kind="avoid",
-        title="Touching your face",
+        title="Touching the treated skin",
         body_md=(
-            "The needles leave tiny openings that are still healing, so try not to touch your "
-            "face. Fewer fingers on your skin means fewer germs getting in."
+            "The needles leave tiny openings that are still healing. Try not to touch or "
+            "scratch the treated skin. Fewer fingers on it means fewer germs getting in."
         ),
         starts_after_hours=0,
         ends_after_hours=3 * DAY,
@@ -167,10 +196,11 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         title="Sleep on a fresh pillowcase",
         body_md=(
             "Put a freshly washed pillowcase on your pillow for the first few nights. Your "
-            "face rests on it for hours, so a clean one is kinder to healing skin."
+            "head rests on it for hours, so a clean one is kinder to healing skin."
         ),
         starts_after_hours=0,
         ends_after_hours=3 * DAY,
+        conditions=Conditions(areas=FACE_AND_NECK | SCALP),
         fact_ids=("H5",),
         order=30,
     ),
@@ -184,6 +214,7 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         ),
         starts_after_hours=0,
         ends_after_hours=DAY,
+        conditions=Conditions(areas=FACE | EYES),
         fact_ids=("X9",),
         order=35,
     ),
@@ -192,8 +223,9 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Stay out of the sun today",
         body_md=(
-            "Today your skin is too tender for sunscreen. You can start it from the second "
-            "day. Until then, stay indoors or in the shade, and wear a wide hat if you go out."
+            "Right now your skin is too tender for sunscreen. You can start it a day after "
+            "your treatment. Until then, stay indoors or in the shade, and keep the treated "
+            "skin covered if you go out."
         ),
         starts_after_hours=0,
         ends_after_hours=DAY,
@@ -219,10 +251,11 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         title="Wash gently with lukewarm water",
         body_md=(
             "Leave out your usual face wash for now. Use lukewarm water and a mild cleanser "
-            "without fragrance, then **pat** dry using a fresh, soft towel — no rubbing."
+            "with no perfume. Then **pat** dry with a fresh, soft towel. Don't rub."
         ),
         starts_after_hours=12,
         ends_after_hours=2 * DAY,
+        conditions=Conditions(areas=FACE | EYES),
         fact_ids=("H2",),
         order=50,
     ),
@@ -231,8 +264,8 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         kind="expect",
         title="Redness fading, skin feeling tight",
         body_md=(
-            "On the second day the redness usually starts to fade. Your skin may still feel "
-            "tight and a little sensitive."
+            "About a day after treatment, the redness usually starts to fade. Your skin may"
+            " still feel tight and a bit tender."
         ),
         starts_after_hours=DAY,
         ends_after_hours=2 * DAY,
@@ -244,22 +277,24 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Keep your skin moist and protected",
         body_md=(
-            "Moisturise gently and often so your skin doesn't dry out. From today, you can "
-            "start sunscreen. Pick a mineral one, SPF 30 or higher, and put it on every "
+            "Moisturise gently and often so your skin doesn't dry out. From now on, you can "
+            "use sunscreen. Pick a mineral one, SPF 30 or higher, and put it on every "
             "morning. Do it even on a cloudy day or if you'll mostly be indoors."
         ),
         starts_after_hours=DAY,
         ends_after_hours=2 * DAY,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("H3", "X7"),
         order=70,
     ),
     GuidanceItem(
         key="day-three-calmer",
         kind="expect",
-        title="Calmer skin by day three",
+        title="Calmer skin",
         body_md=(
-            "By the third day most of the redness has usually gone and any swelling is small. "
-            "The repair work below the surface isn't finished, so keep being gentle."
+            "Two to three days after treatment, most of the redness has usually gone. Any "
+            "swelling is small. The repair work below the surface isn't done yet, so keep "
+            "being gentle."
         ),
         starts_after_hours=2 * DAY,
         ends_after_hours=3 * DAY,
@@ -271,12 +306,12 @@ _FIRST_DAYS: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Back to a mild face wash",
         body_md=(
-            "Now you can return to washing with a gentle face wash. For dry or flaky spots, a "
-            "plain serum with hyaluronic acid can help — but keep strong active ingredients on "
-            "hold."
+            "Now you can go back to a gentle face wash. For dry or flaky spots, a plain serum "
+            "with hyaluronic acid can help. Keep strong products on hold for now."
         ),
         starts_after_hours=2 * DAY,
         ends_after_hours=3 * DAY,
+        conditions=Conditions(areas=FACE | EYES),
         fact_ids=("H4",),
         order=90,
     ),
@@ -286,10 +321,10 @@ _TIMELINE: tuple[GuidanceItem, ...] = (
     GuidanceItem(
         key="timeline-day-1",
         kind="expect",
-        title="Day 1: the peak",
+        title="The first 24 hours: the peak",
         body_md=(
-            "The first day is usually when redness, swelling and sensitivity are at their "
-            "strongest. It gets easier from here."
+            "In the first 24 hours, redness, swelling and soreness are at their worst. It "
+            "gets easier from here."
         ),
         starts_after_hours=0,
         ends_after_hours=DAY,
@@ -299,7 +334,7 @@ _TIMELINE: tuple[GuidanceItem, ...] = (
     GuidanceItem(
         key="timeline-days-2-3",
         kind="expect",
-        title="Days 2 to 3: dry and tight",
+        title="The next two days: dry and tight",
         body_md=(
             "The redness starts to fade, while your skin may feel dry and tight. Regular, "
             "gentle moisturising helps."
@@ -312,7 +347,7 @@ _TIMELINE: tuple[GuidanceItem, ...] = (
     GuidanceItem(
         key="timeline-days-4-5",
         kind="expect",
-        title="Days 4 to 5: some flaking",
+        title="After three days: some flaking",
         body_md=(
             "Light peeling or flaking may begin as fresh skin comes through. It's a normal "
             "part of renewal."
@@ -325,11 +360,8 @@ _TIMELINE: tuple[GuidanceItem, ...] = (
     GuidanceItem(
         key="timeline-days-6-7",
         kind="expect",
-        title="Days 6 to 7: mostly back to normal",
-        body_md=(
-            "By now most of the visible signs of treatment have usually settled and your skin "
-            "often looks fresher."
-        ),
+        title="Near the end of the first week: mostly back to normal",
+        body_md=("By now most signs of the treatment have gone. Your skin often looks fresher."),
         starts_after_hours=5 * DAY,
         ends_after_hours=WEEK,
         fact_ids=("P4",),
@@ -338,10 +370,10 @@ _TIMELINE: tuple[GuidanceItem, ...] = (
     GuidanceItem(
         key="timeline-week-2",
         kind="expect",
-        title="Week 2: smoother texture",
+        title="After a week: smoother texture",
         body_md=(
-            "During the second week many people notice their skin feeling smoother. The "
-            "collagen work carries on quietly underneath."
+            "In the next week, many people find their skin feels smoother. The new collagen"
+            " keeps forming below."
         ),
         starts_after_hours=WEEK,
         ends_after_hours=2 * WEEK,
@@ -392,9 +424,9 @@ _TIMELINE: tuple[GuidanceItem, ...] = (
         kind="expect",
         title="Changes build up slowly",
         body_md=(
-            "Collagen takes time to form, so changes tend to become easier to see after about "
-            "4 to 6 weeks. Many people have a course of 3 to 6 sessions, a few weeks apart; "
-            "your clinic will advise what suits you."
+            "New collagen takes time to form. Changes tend to show after about 4 to 6 "
+            "weeks. Many people have 3 to 6 sessions, a few weeks apart. Your clinic will "
+            "tell you what suits you."
         ),
         starts_after_hours=WEEK,
         ends_after_hours=None,
@@ -422,8 +454,8 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="avoid",
         title="Picking or peeling flakes",
         body_md=(
-            "However tempting, never pick at or pull off flaking skin. Let it come away by "
-            "itself so the new skin underneath isn't damaged."
+            "Never pick at or pull off flaking skin, however tempting. Let it come off by "
+            "itself, so the new skin below stays safe."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
@@ -431,28 +463,16 @@ _CARE: tuple[GuidanceItem, ...] = (
         order=300,
     ),
     GuidanceItem(
-        key="no-fragrance-dyes-alcohol",
-        kind="avoid",
-        title="Perfumed, coloured or alcohol-based products",
-        body_md=(
-            "While your skin heals, skip anything with added fragrance, dyes or alcohol. "
-            "These can sting and irritate skin that is still repairing."
-        ),
-        starts_after_hours=0,
-        ends_after_hours=WEEK,
-        fact_ids=("R5",),
-        order=310,
-    ),
-    GuidanceItem(
         key="gentle-cleanser",
         kind="product",
         title="A gentle cleanser",
         body_md=(
-            "Choose a mild, non-foaming cleanser without fragrance. Ingredients such as "
-            "glycerin or ceramides clean without stripping your skin's natural oils."
+            "Choose a mild cleanser that does not foam and has no perfume. Glycerin or "
+            "ceramides clean without drying your skin."
         ),
         starts_after_hours=12,
         ends_after_hours=2 * WEEK,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("C1",),
         order=320,
     ),
@@ -460,12 +480,10 @@ _CARE: tuple[GuidanceItem, ...] = (
         key="hydrating-serum",
         kind="product",
         title="Hydration boosters",
-        body_md=(
-            "A serum with hyaluronic acid helps your skin hold on to moisture. Products with "
-            "peptides can also support healing skin."
-        ),
+        body_md=("A serum with hyaluronic acid helps your skin hold on to water. So can peptides."),
         starts_after_hours=DAY,
         ends_after_hours=2 * WEEK,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("C2",),
         order=330,
     ),
@@ -474,11 +492,12 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="product",
         title="Soothing ingredients",
         body_md=(
-            "Gels or lotions with calming ingredients such as aloe vera, chamomile or oat "
-            "extract can ease redness and discomfort."
+            "Gels with calming plants can ease redness and soreness. Look for aloe vera, "
+            "chamomile or oat."
         ),
         starts_after_hours=0,
         ends_after_hours=WEEK,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("C2",),
         order=340,
     ),
@@ -487,11 +506,12 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="product",
         title="A barrier-friendly cream",
         body_md=(
-            "Creams with ceramides, fatty acids and cholesterol help rebuild your skin's "
-            "protective layer while it recovers."
+            "A cream with ceramides helps your skin rebuild its outer layer. Fatty acids "
+            "and cholesterol help too."
         ),
         starts_after_hours=DAY,
         ends_after_hours=2 * WEEK,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("C2",),
         order=350,
     ),
@@ -513,13 +533,14 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Sunscreen every morning",
         body_md=(
-            "From the second day, put on sunscreen every morning, whatever the weather. Choose "
-            "a mineral one (it says zinc oxide or titanium dioxide) with broad-spectrum "
-            "SPF 30 or higher. Put more on when you're outdoors. Healing skin marks easily in "
-            "the sun."
+            "From a day after treatment, put on sunscreen every morning, whatever the "
+            "weather. Choose a mineral one with SPF 30 or higher. The label says zinc oxide"
+            " or titanium dioxide. Put more on when you are out. Healing skin marks easily "
+            "in the sun."
         ),
         starts_after_hours=DAY,
         ends_after_hours=None,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("C4", "R6", "X7"),
         order=370,
     ),
@@ -529,10 +550,11 @@ _CARE: tuple[GuidanceItem, ...] = (
         title="Hat and shade",
         body_md=(
             "When you're outside, a wide-brimmed hat and a shady spot protect your skin. "
-            "From the second day, use them on top of your sunscreen."
+            "Once you start sunscreen, use them on top of it."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
+        conditions=Conditions(areas=FACE_AND_NECK),
         fact_ids=("C4", "X7"),
         order=380,
     ),
@@ -541,12 +563,13 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Bring back your usual products slowly",
         body_md=(
-            "From day 3 you can start adding your normal products back, one at a time, and "
-            "watch how your skin reacts. Anything still on your 'avoid for now' list, such as "
-            "retinol, acids or vitamin C serums, waits until its own date."
+            "Now you can start adding your usual products back, one at a time. Watch how your "
+            "skin reacts. Anything still on your 'avoid for now' list, such as retinol, acids "
+            "or vitamin C serums, waits until its own date."
         ),
         starts_after_hours=3 * DAY,
         ends_after_hours=3 * WEEK,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("C5",),
         order=390,
     ),
@@ -555,12 +578,13 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Looking after your skin long term",
         body_md=(
-            "Keep your skin well hydrated and keep up the daily sunscreen. Taking a photo "
-            "every few weeks in the same light is a simple way to follow your progress, and "
-            "your clinic can plan any follow-up sessions with you."
+            "Keep your skin moist and keep up the daily sunscreen. Take a photo every few "
+            "weeks in the same light to see your progress. Your clinic can plan more "
+            "sessions with you."
         ),
         starts_after_hours=2 * WEEK,
         ends_after_hours=None,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("C6",),
         order=400,
     ),
@@ -574,6 +598,7 @@ _CARE: tuple[GuidanceItem, ...] = (
         ),
         starts_after_hours=DAY,
         ends_after_hours=2 * WEEK,
+        conditions=Conditions(areas=SKIN),
         fact_ids=("W5",),
         order=410,
     ),
@@ -582,12 +607,13 @@ _CARE: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Clean your makeup brushes first",
         body_md=(
-            "Before you wear makeup again, wash your brushes and sponges, or use new ones. "
-            "Old makeup on them holds germs. When you start again, go for mineral makeup "
-            "first."
+            "Makeup is fine again now. Before you use your brushes and sponges, wash them, or "
+            "use new ones. Old makeup on them holds germs. Start with a mineral makeup."
         ),
         starts_after_hours=0,
-        ends_after_hours=WEEK,
+        ends_after_hours=4 * DAY,
+        after_restriction="makeup",
+        conditions=Conditions(areas=FACE | EYES),
         fact_ids=("X8", "R1"),
         order=420,
     ),
@@ -601,6 +627,7 @@ _CARE: tuple[GuidanceItem, ...] = (
         ),
         starts_after_hours=0,
         ends_after_hours=WEEK,
+        conditions=Conditions(areas=FACE),
         fact_ids=("X2",),
         order=430,
     ),
@@ -614,12 +641,11 @@ _CARE: tuple[GuidanceItem, ...] = (
         ),
         starts_after_hours=2 * DAY,
         ends_after_hours=2 * WEEK,
+        conditions=Conditions(areas=FACE | NECK | BODY),
         fact_ids=("X5",),
         order=440,
     ),
 )
-
-SCALP = frozenset({"scalp"})
 
 # Only for treatments that include the scalp: the planner picks items by treated area.
 _SCALP: tuple[GuidanceItem, ...] = (
@@ -703,14 +729,106 @@ _SCALP: tuple[GuidanceItem, ...] = (
     ),
 )
 
+# Items of one family of areas: each shows only when that family was treated.
+_AREA_FAMILIES: tuple[GuidanceItem, ...] = (
+    GuidanceItem(
+        key="eyes-puffy-mornings",
+        kind="expect",
+        title="Puffy eyes in the morning",
+        body_md=(
+            "The skin around the eyes swells easily. Your eyes may look puffy when you wake "
+            "up, and a small bruise there is common. Both fade over a few days."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=5 * DAY,
+        conditions=Conditions(areas=EYES),
+        fact_ids=("F3", "P6", "H2"),
+        order=515,
+    ),
+    GuidanceItem(
+        key="neck-collars",
+        kind="avoid",
+        title="Tight collars, scarves and necklaces",
+        body_md=(
+            "Anything that rubs can irritate healing skin. For now, keep your neck and chest "
+            "free of tight collars, scarves and jewellery."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=2 * DAY,
+        conditions=Conditions(areas=NECK),
+        fact_ids=("H1",),
+        order=25,
+    ),
+    GuidanceItem(
+        key="body-gentle-washing",
+        kind="do",
+        title="Wash the treated skin gently",
+        body_md=(
+            "Wash the treated skin with lukewarm water and a mild wash with no perfume. Pat "
+            "it dry with a clean, soft towel. Don't scrub it."
+        ),
+        starts_after_hours=12,
+        ends_after_hours=3 * DAY,
+        conditions=Conditions(areas=BODY | NECK),
+        fact_ids=("H2", "C1"),
+        order=55,
+    ),
+    GuidanceItem(
+        key="body-loose-clothing",
+        kind="do",
+        title="Loose, clean clothes",
+        body_md=(
+            "Wear soft, loose clothes over the treated skin, fresh from the wash. Tight "
+            "clothes rub, and clean ones carry fewer germs. Change your sheets too."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=3 * DAY,
+        conditions=Conditions(areas=BODY),
+        fact_ids=("H5", "H1"),
+        order=30,
+    ),
+)
+
+_DEVICES: tuple[GuidanceItem, ...] = (
+    GuidanceItem(
+        key="rf-extra-warmth",
+        kind="expect",
+        title="Radiofrequency adds warmth",
+        body_md=(
+            "Your treatment also used radiofrequency, which warms the deeper skin. Warmth "
+            "and swelling can last a little longer than after needling alone. This is "
+            "expected. Let the heat settle by itself."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=3 * DAY,
+        conditions=Conditions(devices=frozenset({"rf"})),
+        fact_ids=("F2", "H1"),
+        order=505,
+    ),
+    GuidanceItem(
+        key="roller-tenderness",
+        kind="expect",
+        title="A roller can leave skin more tender",
+        body_md=(
+            "A roller's needles go in at a slant as it rolls. Your skin may feel a little "
+            "more scratched and tender than after a pen. This settles in a day or two."
+        ),
+        starts_after_hours=0,
+        ends_after_hours=2 * DAY,
+        conditions=Conditions(devices=frozenset({"roller"})),
+        fact_ids=("F2",),
+        order=506,
+    ),
+)
+
 _PERSONAL: tuple[GuidanceItem, ...] = (
     GuidanceItem(
         key="deeper-treatment",
         kind="expect",
         title="A deeper treatment needs more time",
         body_md=(
-            "Because your treatment went deeper, expect more redness and swelling, and "
-            "possibly some bruising. Give yourself a few extra days to recover."
+            "Your treatment went deeper, so expect more redness and swelling. You may get a"
+            " bruise. Give yourself a few extra days to heal."
         ),
         starts_after_hours=0,
         ends_after_hours=WEEK,
@@ -723,8 +841,8 @@ _PERSONAL: tuple[GuidanceItem, ...] = (
         kind="expect",
         title="More passes, more recovery time",
         body_md=(
-            "Your skin was treated with several passes, so it may take a little longer than "
-            "usual to settle. That's expected — be patient with it."
+            "Your skin had several passes, so it may take a bit longer than usual to "
+            "settle. That is expected. Be patient with it."
         ),
         starts_after_hours=0,
         ends_after_hours=WEEK,
@@ -735,16 +853,15 @@ _PERSONAL: tuple[GuidanceItem, ...] = (
     GuidanceItem(
         key="delicate-areas-swelling",
         kind="expect",
-        title="Delicate areas swell more",
+        title="Delicate skin swells more",
         body_md=(
-            "Delicate areas, such as around the eyes and the forehead, tend to swell more, and "
-            "you may look puffier around the eyes in the morning. A little "
-            "bruising there is also common and fades over a few days."
+            "Some of the skin you had treated is thin and delicate. It can swell a little "
+            "more, and a small bruise there is common. Both fade over a few days."
         ),
         starts_after_hours=0,
         ends_after_hours=5 * DAY,
-        conditions=Conditions(areas=DELICATE_AREAS),
-        fact_ids=("F3", "P6", "H2"),
+        conditions=Conditions(areas=DELICATE_AREAS - EYES),
+        fact_ids=("F3", "P6"),
         order=520,
     ),
     GuidanceItem(
@@ -752,8 +869,8 @@ _PERSONAL: tuple[GuidanceItem, ...] = (
         kind="do",
         title="Be extra gentle around delicate areas",
         body_md=(
-            "Pat rather than rub, and keep your fingers away from these areas. Please don't "
-            "put ice on swelling or bruising; if a bruise doesn't fade, contact your clinic."
+            "Pat rather than rub, and keep your fingers away from this skin. Please don't put "
+            "ice on swelling or bruising. If a bruise doesn't fade, contact your clinic."
         ),
         starts_after_hours=0,
         ends_after_hours=WEEK,
@@ -767,9 +884,9 @@ _PERSONAL: tuple[GuidanceItem, ...] = (
         title="Sun protection matters even more for you",
         body_md=(
             "With your skin type, healing skin is **more likely to develop dark patches** "
-            "after sun exposure. On the first day, stay out of the sun. From the second day, "
-            "use a mineral SPF 30 or higher every single day and reapply outdoors. Stay in "
-            "the shade with a wide-brimmed hat for the whole recovery."
+            "after sun. Stay out of the sun for a day after your treatment. Then use a "
+            "mineral SPF 30 or higher every day, and put more on outdoors. Keep to the shade "
+            "for the whole recovery."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
@@ -810,12 +927,12 @@ _PERSONAL: tuple[GuidanceItem, ...] = (
         kind="product",
         title="Summer: keep it light",
         body_md=(
-            "In the warmer months a lighter, oil-free moisturiser is the better fit. "
-            "Be extra careful with the sun: sunscreen every morning, reapplied outdoors."
+            "In the warm months, a light moisturiser with no oil suits best. Take extra "
+            "care in the sun: sunscreen every morning, and more when you are out."
         ),
         starts_after_hours=DAY,
         ends_after_hours=None,
-        conditions=Conditions(seasons=frozenset({"summer"})),
+        conditions=Conditions(seasons=frozenset({"summer"}), areas=SKIN),
         fact_ids=("F7", "C6", "C4"),
         order=570,
     ),
@@ -824,23 +941,51 @@ _PERSONAL: tuple[GuidanceItem, ...] = (
         kind="product",
         title="Winter: a richer moisturiser",
         body_md=(
-            "In the colder months a richer moisturiser can help keep your skin comfortable "
-            "while it heals and afterwards."
+            "In the cold months, a richer cream can keep your skin comfy while it heals, and after."
         ),
         starts_after_hours=DAY,
         ends_after_hours=None,
-        conditions=Conditions(seasons=frozenset({"winter"})),
+        conditions=Conditions(seasons=frozenset({"winter"}), areas=SKIN),
         fact_ids=("F7", "C6"),
         order=580,
+    ),
+    GuidanceItem(
+        key="tropical-skincare",
+        kind="product",
+        title="Heat and humidity: keep it light",
+        body_md=(
+            "In hot, humid weather a light gel moisturiser with no oil is enough. Rinse your "
+            "skin with lukewarm water now and then, and pat it dry. Stay in the shade in the "
+            "hottest hours, and put your sunscreen on again after you rinse."
+        ),
+        starts_after_hours=DAY,
+        ends_after_hours=None,
+        conditions=Conditions(seasons=frozenset({"tropical"}), areas=SKIN),
+        fact_ids=("F7", "C6", "C4"),
+        order=575,
+    ),
+    GuidanceItem(
+        key="sensitive-skin",
+        kind="do",
+        title="Go slowly with products",
+        body_md=(
+            "Your skin reacts easily, so bring products back one at a time, a few days "
+            "apart. Stop any that sting or make you red, and tell your clinic."
+        ),
+        starts_after_hours=3 * DAY,
+        ends_after_hours=4 * WEEK,
+        conditions=Conditions(history=frozenset({"sensitive_skin"}), areas=SKIN),
+        fact_ids=("C5", "F6"),
+        order=395,
     ),
     GuidanceItem(
         key="breakout-prone",
         kind="avoid",
         title="Squeezing spots",
         body_md=(
-            "As your skin tends to break out, a few spots after treatment are possible; they "
-            "tend to clear up sooner than ordinary acne. Don't squeeze them, and contact your "
-            "clinic if they spread or become painful."
+            "Your skin tends to break out, so a few spots may come. They tend to clear "
+            "faster than normal acne. Don't squeeze them. If they spread or hurt, contact "
+            "your clinic."
         ),
         starts_after_hours=DAY,
         ends_after_hours=2 * WEEK,
@@ -856,10 +1001,10 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
         kind="warning",
         title="Redness or swelling that isn't settling",
         body_md=(
-            "If redness or swelling is still there after 3 days, or your skin feels hot and "
-            "very inflamed, **contact your clinic**."
+            "Three days on, redness and swelling should be fading. If they are still strong, "
+            "getting worse, or the skin feels hot and very inflamed, **contact your clinic**."
         ),
-        starts_after_hours=0,
+        starts_after_hours=3 * DAY,
         ends_after_hours=None,
         fact_ids=("W1",),
         order=900,
@@ -869,9 +1014,10 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
         kind="warning",
         title="Signs of infection",
         body_md=(
-            "Look out for redness or warmth that spreads or gets worse after day 2 or 3, red "
-            "streaks running out from the treated skin, pus or yellow crusts, a fever, or "
-            "very bad pain. If you notice any of these, **contact your clinic** the same day."
+            "Look out for these signs. Redness or warmth that spreads or grows two or three"
+            " days after treatment. Red streaks running out from the treated skin. Pus or "
+            "yellow crusts. A fever, or very bad pain. If you see any of them, **contact "
+            "your clinic** the same day."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
@@ -883,9 +1029,9 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
         kind="warning",
         title="Signs of an allergic reaction",
         body_md=(
-            "A rash, itching, hives or swelling that spreads beyond the treated area can "
-            "point to an allergic reaction. **Contact your clinic** straight away. If you "
-            "also find it hard to breathe or swallow, call your local emergency number."
+            "A rash, itching, hives or swelling that spreads past the treated skin can be "
+            "an allergy. **Contact your clinic** straight away. If you also find it hard to"
+            " breathe or swallow, call your local emergency number."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
@@ -916,6 +1062,7 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
         ),
         starts_after_hours=0,
         ends_after_hours=None,
+        conditions=Conditions(areas=FACE),
         fact_ids=("X2",),
         order=940,
     ),
@@ -924,9 +1071,9 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
         kind="warning",
         title="A severe allergic reaction: call for help now",
         body_md=(
-            "Trouble breathing or swallowing, swelling of the lips, tongue or throat, or "
-            "feeling faint can be a severe allergic reaction. **Call your local emergency "
-            "number at once.** Do not phone the clinic first."
+            "Trouble breathing or swallowing. Swelling of the lips, tongue or throat. "
+            "Feeling faint. These can be signs of a bad allergic reaction. **Call your "
+            "local emergency number at once.** Do not phone the clinic first."
         ),
         starts_after_hours=0,
         ends_after_hours=None,
@@ -935,7 +1082,9 @@ _WARNINGS: tuple[GuidanceItem, ...] = (
     ),
 )
 
-ITEMS: tuple[GuidanceItem, ...] = _FIRST_DAYS + _TIMELINE + _CARE + _PERSONAL + _SCALP + _WARNINGS
+ITEMS: tuple[GuidanceItem, ...] = (
+    _FIRST_DAYS + _TIMELINE + _CARE + _AREA_FAMILIES + _DEVICES + _PERSONAL + _SCALP + _WARNINGS
+)
 
 # ---------------------------------------------------------------------------
 # Restrictions (hours light / moderate / intense)
@@ -946,25 +1095,28 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         key="makeup",
         label="Makeup",
         body_md=(
-            "Makeup can irritate freshly treated skin, so leave it off for now. When you "
-            "start again, a mineral, non-comedogenic makeup is the gentlest choice."
+            "Makeup can sting fresh skin, so leave it off for now. When you start again, "
+            "pick a mineral makeup that won't block pores."
         ),
         hours_light=48,
         hours_moderate=48,
         hours_intense=72,
+        hours_per_point=6,
+        areas=FACE | EYES,
         fact_ids=("R1",),
         order=10,
     ),
     Restriction(
         key="exercise",
-        label="Heavy exercise, sweating and saunas",
+        label="Heavy exercise and sweating",
         body_md=(
-            "Hard workouts, heavy sweating and saunas can add to the inflammation and irritate "
-            "your skin. Take it easy and rest instead."
+            "Hard workouts and heavy sweating can add to the swelling and sting your skin. "
+            "Take it easy and rest instead."
         ),
         hours_light=24,
         hours_moderate=48,
         hours_intense=72,
+        hours_per_point=6,
         fact_ids=("R2",),
         order=20,
     ),
@@ -972,13 +1124,14 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         key="sun",
         label="Sunbathing and tanning beds",
         body_md=(
-            "Keep out of direct sun and away from sunbeds: healing skin is more sensitive to UV "
-            "and can develop dark marks. Even after this date, keep using SPF 30 or higher "
-            "every day for weeks."
+            "Keep out of strong sun and away from sunbeds. Healing skin burns easily and "
+            "can get dark marks. After this date, keep using SPF 30 or higher every day for"
+            " weeks."
         ),
         hours_light=2 * WEEK,
         hours_moderate=2 * WEEK,
         hours_intense=3 * WEEK,
+        hours_per_point=12,
         fact_ids=("R6", "C4"),
         order=30,
     ),
@@ -986,12 +1139,15 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         key="actives",
         label="Retinol, acids and exfoliants",
         body_md=(
-            "Retinoids or retinol, AHAs, BHAs, glycolic acid and scrubs or other exfoliants "
-            "are too strong for healing skin. Stick to gentle, hydrating products until then."
+            "Retinol and other retinoids are too strong for healing skin. So are AHAs, "
+            "BHAs, glycolic acid and scrubs. Use gentle products that add moisture until "
+            "then."
         ),
         hours_light=WEEK,
         hours_moderate=2 * WEEK,
         hours_intense=3 * WEEK,
+        hours_per_point=24,
+        areas=SKIN,
         fact_ids=("R3",),
         order=40,
     ),
@@ -999,12 +1155,14 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         key="vitamin_c",
         label="Vitamin C serums",
         body_md=(
-            "Vitamin C serums can sting and irritate skin while it rebuilds. In the meantime, "
-            "foods rich in vitamins C and E are a good way to support healing."
+            "Vitamin C serums can sting skin while it heals. For now, get vitamins C and E "
+            "from food instead. They help healing."
         ),
         hours_light=WEEK,
         hours_moderate=WEEK,
         hours_intense=10 * DAY,
+        hours_per_point=12,
+        areas=SKIN,
         fact_ids=("R4", "C3"),
         order=50,
     ),
@@ -1018,6 +1176,8 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         hours_light=3 * DAY,
         hours_moderate=WEEK,
         hours_intense=WEEK,
+        hours_per_point=12,
+        areas=SKIN,
         fact_ids=("R5",),
         order=60,
     ),
@@ -1025,11 +1185,11 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         key="anti_inflammatories",
         label="Anti-inflammatory painkillers",
         body_md=(
-            "For now, don't take ibuprofen, naproxen or aspirin for pain. The early redness "
-            "and swelling are part of how your skin starts healing. For soreness, "
-            "paracetamol (also called acetaminophen) is fine if it suits you. If a doctor "
-            "gave you a medicine, such as a daily low-dose aspirin or a blood thinner, keep "
-            "taking it. Never stop it without asking the doctor who prescribed it."
+            "For now, don't take ibuprofen, naproxen or aspirin for pain. The early redness"
+            " and swelling are part of healing. For soreness, paracetamol (also called "
+            "acetaminophen) is fine if it suits you. If a doctor gave you a medicine, keep "
+            "taking it. That includes a daily low-dose aspirin or a blood thinner. Never "
+            "stop one without asking your doctor."
         ),
         hours_light=WEEK,
         hours_moderate=WEEK,
@@ -1041,8 +1201,9 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         key="ice_arnica_bromelain",
         label="Ice, arnica and bromelain",
         body_md=(
-            "Don't put ice on your face, and leave out arnica and bromelain for now. The "
-            "early redness and swelling are part of healing, so let them settle by themselves."
+            "Don't put ice on the treated skin, and leave out arnica and bromelain for now. "
+            "The early redness and swelling are part of healing, so let them settle by "
+            "themselves."
         ),
         hours_light=WEEK,
         hours_moderate=WEEK,
@@ -1052,15 +1213,16 @@ RESTRICTIONS: tuple[Restriction, ...] = (
     ),
     Restriction(
         key="hot_water_steam",
-        label="Hot showers, steam rooms and hot yoga",
+        label="Hot showers, saunas, steam rooms and hot yoga",
         body_md=(
             "Heat makes your skin flush and can add to the redness. Have lukewarm showers, "
-            "and keep away from steam rooms and hot yoga for now."
+            "and keep away from saunas, steam rooms and hot yoga for now."
         ),
         hours_light=2 * DAY,
         hours_moderate=2 * DAY,
         hours_intense=3 * DAY,
-        fact_ids=("X10",),
+        hours_per_point=6,
+        fact_ids=("X10", "R2"),
         order=90,
     ),
     Restriction(
@@ -1086,16 +1248,17 @@ RESTRICTIONS: tuple[Restriction, ...] = (
         hours_light=2 * WEEK,
         hours_moderate=2 * WEEK,
         hours_intense=2 * WEEK,
+        areas=SKIN,
         fact_ids=("X5",),
         order=110,
     ),
     Restriction(
         key="other_treatments",
-        label="Peels, lasers, facials and other treatments",
+        label="Peels, lasers and other skin treatments",
         body_md=(
-            "Give the treated skin about two weeks before any other treatment on it, such as "
-            "a peel, laser or facial. If your practitioner gives you a different date, go by "
-            "theirs."
+            "Wait about two weeks before you have any other treatment on this skin, like a "
+            "peel or a laser. If the person who treated you gives you a different date, use"
+            " theirs."
         ),
         hours_light=2 * WEEK,
         hours_moderate=2 * WEEK,
@@ -1114,8 +1277,8 @@ REMINDERS: tuple[ReminderMoment, ...] = (
         key="day-0",
         label="Your aftercare starts now",
         summary_md=(
-            "What to expect in the first hours, what to leave out for a while, and a few "
-            "simple habits for tonight."
+            "What to expect in the first hours. What to skip for a while. A few easy habits"
+            " for tonight."
         ),
         offset_days=0,
         fact_ids=("H1", "H5", "R1", "R2"),
@@ -1123,7 +1286,7 @@ REMINDERS: tuple[ReminderMoment, ...] = (
     ReminderMoment(
         key="day-1",
         label="The morning after",
-        summary_md="How to wash your face gently today, and why things may look a bit redder.",
+        summary_md="How to wash gently today, and why things may look a bit redder.",
         offset_days=1,
         fact_ids=("H2", "P4"),
     ),
@@ -1131,8 +1294,8 @@ REMINDERS: tuple[ReminderMoment, ...] = (
         key="day-2-check",
         label="Checking in on day 2",
         summary_md=(
-            "An extra check-in after a more intensive treatment: what is normal on day 2 and "
-            "how to stay comfortable."
+            "An extra check after a stronger treatment. What is normal today, and how to "
+            "feel better."
         ),
         offset_days=2,
         min_intensity=3,
@@ -1191,22 +1354,30 @@ INTENSITY_FACTORS: tuple[IntensityFactor, ...] = (
     IntensityFactor(factor="depth", threshold=Decimal("1.0"), points=2),
     IntensityFactor(factor="depth", threshold=Decimal("1.5"), points=3),
     IntensityFactor(factor="depth", threshold=Decimal("2.0"), points=4),
+    IntensityFactor(factor="depth", threshold=Decimal("2.5"), points=5),
     IntensityFactor(factor="passes", threshold=Decimal(1), points=0),
     IntensityFactor(factor="passes", threshold=Decimal(3), points=1),
     IntensityFactor(factor="passes", threshold=Decimal(5), points=2),
     IntensityFactor(factor="passes", threshold=Decimal(8), points=3),
-    IntensityFactor(factor="area_count", threshold=Decimal(3), points=1),
-    IntensityFactor(factor="area_count", threshold=Decimal(5), points=2),
+    IntensityFactor(factor="passes", threshold=Decimal(10), points=4),
+    IntensityFactor(factor="area_count", threshold=Decimal(2), points=1),
+    IntensityFactor(factor="area_count", threshold=Decimal(4), points=2),
+    IntensityFactor(factor="area_count", threshold=Decimal(6), points=3),
     IntensityFactor(factor="area", value="body", points=1),
     IntensityFactor(factor="area", value="decolletage", points=1),
     # Radiofrequency microneedling adds heat on top of the needling.
     IntensityFactor(factor="device", value="rf", points=2),
+    # A roller's needles go in at a slant: more surface tearing than a pen's.
+    IntensityFactor(factor="device", value="roller", points=1),
+    # F6: some health conditions need more healing time; sensitive skin reacts longer.
+    IntensityFactor(factor="history", value="slow_healing", points=2),
+    IntensityFactor(factor="history", value="sensitive_skin", points=1),
 )
 
 INTENSITY_LEVELS: tuple[IntensityLevel, ...] = (
     IntensityLevel(rank=1, label="Light", min_score=0, downtime_hours=DAY),
-    IntensityLevel(rank=2, label="Moderate", min_score=2, downtime_hours=2 * DAY),
-    IntensityLevel(rank=3, label="Intense", min_score=4, downtime_hours=3 * DAY),
+    IntensityLevel(rank=2, label="Moderate", min_score=3, downtime_hours=2 * DAY),
+    IntensityLevel(rank=3, label="Intense", min_score=6, downtime_hours=3 * DAY),
 )
 
 DEFAULT_GUIDANCE: Guidance = Guidance(

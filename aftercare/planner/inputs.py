@@ -25,13 +25,22 @@ AREAS = (
     "body",
 )
 DELICATE_AREAS = frozenset({"periorbital", "forehead", "neck"})
+# Areas that share their aftercare: each family has its own items (hair washing for the
+# scalp, clothing for the body, makeup for the face) and never shows another's.
+AREA_FAMILIES: dict[str, frozenset[str]] = {
+    "face": frozenset({"forehead", "cheeks", "nose", "perioral", "chin_jawline"}),
+    "eyes": frozenset({"periorbital"}),
+    "neck": frozenset({"neck", "decolletage"}),
+    "scalp": frozenset({"scalp"}),
+    "body": frozenset({"hands", "body"}),
+}
 DEVICES = ("pen", "roller", "stamp", "rf")
 HISTORY_FLAGS = ("breakout_prone", "slow_healing", "sensitive_skin")
 SEASONS = ("spring", "summer", "autumn", "winter", "tropical")
 ITEM_KINDS = ("expect", "do", "avoid", "product", "warning")
 # Ranks of treatment intensity: 1 light, 2 moderate, 3 intense.
 INTENSITY_RANKS = (1, 2, 3)
-INTENSITY_FACTORS = ("depth", "passes", "area_count", "area", "device")
+INTENSITY_FACTORS = ("depth", "passes", "area_count", "area", "device", "history")
 
 
 @dataclass(frozen=True)
@@ -64,9 +73,10 @@ class IntensityFactor:
 
     For "depth", "passes" and "area_count", the row applies when the treatment's
     value is at least `threshold`; of the rows of one factor that apply, the
-    largest `points` counts (so more depth can never score less). For "area"
-    and "device" the row applies when `value` is among the treated areas / is
-    the device, and the points of all matching rows add up.
+    largest `points` counts (so more depth can never score less). For "area",
+    "device" and "history" the row applies when `value` is among the treated areas,
+    is the device, or is among the patient's history flags, and the points of all
+    matching rows add up.
     """
 
     factor: str
@@ -122,11 +132,19 @@ class GuidanceItem:
     conditions: Conditions = field(default_factory=Conditions)
     fact_ids: tuple[str, ...] = ()
     order: int = 0
+    # A restriction's key: the item's hours then count from the moment that restriction
+    # ends ("clean your brushes" once makeup is allowed again), so the two never disagree.
+    after_restriction: str = ""
 
 
 @dataclass(frozen=True)
 class Restriction:
-    """Something to avoid for a while; the duration grows with intensity."""
+    """Something to avoid for a while; the duration grows with intensity.
+
+    The hours of the treatment's level apply, plus `hours_per_point` for every point
+    the treatment scored above that level's minimum, so two treatments of one level
+    still differ when one scored more.
+    """
 
     key: str
     label: str  # "Makeup"
@@ -136,6 +154,8 @@ class Restriction:
     hours_intense: int
     fact_ids: tuple[str, ...] = ()
     order: int = 0
+    areas: frozenset[str] = frozenset()  # applies if ANY of these is treated; empty: always
+    hours_per_point: int = 0
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,8 @@ class PlannedItem:
     starts_at: datetime
     ends_at: datetime | None
     fact_ids: tuple[str, ...]
+    # Set when the item's hours count from the end of this restriction (see GuidanceItem).
+    after_restriction: str = ""
 
 
 @dataclass(frozen=True)
@@ -175,6 +177,9 @@ def score_intensity(
         )
     score += sum(f.points for f in factors if f.factor == "area" and f.value in treatment.areas)
     score += sum(f.points for f in factors if f.factor == "device" and f.value == treatment.device)
+    score += sum(
+        f.points for f in factors if f.factor == "history" and f.value in treatment.history
+    )
 
     if not levels:
         return Intensity(score, 1, DEFAULT_INTENSITY_LABEL, DEFAULT_DOWNTIME_HOURS)
@@ -197,17 +202,23 @@ def build_plan(treatment: TreatmentFacts, clinic: ClinicFacts, guidance: Guidanc
         _plan_phase(phase, performed_at)
         for phase in sorted(guidance.phases, key=lambda phase: phase.starts_after_hours)
     )
+    restrictions = tuple(
+        _plan_restriction(restriction, intensity, guidance.intensity_levels, performed_at)
+        for restriction in sorted(guidance.restrictions, key=lambda r: (r.order, r.key))
+        if not restriction.areas or not restriction.areas.isdisjoint(treatment.areas)
+    )
+    ends = {restriction.key: restriction.ends_at for restriction in restrictions}
     matching = [
         item
         for item in guidance.items
         if applies(item.conditions, treatment, intensity.rank, season)
     ]
-    matching.sort(key=lambda item: (item.starts_after_hours, item.order, item.key))
-    items = tuple(_plan_item(item, performed_at) for item in matching)
-    restrictions = tuple(
-        _plan_restriction(restriction, intensity.rank, performed_at)
-        for restriction in sorted(guidance.restrictions, key=lambda r: (r.order, r.key))
-    )
+    dated = [
+        (_plan_item(item, ends.get(item.after_restriction, performed_at)), item)
+        for item in matching
+    ]
+    dated.sort(key=lambda pair: (_utc(pair[0].starts_at), pair[1].order, pair[1].key))
+    items = tuple(planned for planned, _ in dated)
     reminders = _plan_reminders(guidance.reminders, intensity.rank, performed_at, tz, clinic)
 
     return Plan(
@@ -248,9 +259,25 @@ def applies(conditions: Conditions, treatment: TreatmentFacts, rank: int, season
     )
 
 
-def restriction_hours(restriction: Restriction, rank: int) -> int:
+def restriction_hours(
+    restriction: Restriction, intensity: Intensity, levels: Sequence[IntensityLevel] = ()
+) -> int:
+    """How long the restriction lasts after a treatment of this intensity.
+
+    Each level reached gives its tier's hours plus `hours_per_point` for every point
+    scored above that level's minimum; the longest counts. Taking the longest keeps the
+    duration from ever falling as the score rises, also where a new level starts with a
+    tier shorter than the growth of the level below.
+    """
     tiers = (restriction.hours_light, restriction.hours_moderate, restriction.hours_intense)
-    return max(tiers[: min(max(rank, 1), len(tiers))])
+    rank = min(max(intensity.rank, 1), len(tiers))
+    hours = max(tiers[:rank])
+    for level in levels:
+        if level.rank <= intensity.rank and level.min_score <= intensity.score:
+            tier = max(tiers[: min(max(level.rank, 1), len(tiers))])
+            extra = restriction.hours_per_point * (intensity.score - level.min_score)
+            hours = max(hours, tier + extra)
+    return hours
 
 
 def plan_to_dict(plan: Plan) -> dict[str, Any]:
@@ -346,6 +373,7 @@ def plan_from_dict(data: dict[str, Any]) -> Plan:
             starts_at=moment(row["starts_at"]),
             ends_at=maybe_moment(row["ends_at"]),
             fact_ids=tuple(row["fact_ids"]),
+            after_restriction=row.get("after_restriction", ""),
         )
 
     return Plan(
@@ -483,22 +511,28 @@ def _plan_phase(phase: Phase, performed_at: datetime) -> PlannedPhase:
     )
 
 
-def _plan_item(item: GuidanceItem, performed_at: datetime) -> PlannedItem:
+def _plan_item(item: GuidanceItem, counted_from: datetime) -> PlannedItem:
+    """The item dated; its hours count from `counted_from` (the treatment, or the end of
+    the restriction it follows)."""
     return PlannedItem(
         key=item.key,
         kind=item.kind,
         title=item.title,
         body_md=item.body_md,
-        starts_at=_hours_after(performed_at, item.starts_after_hours),
-        ends_at=_maybe_hours_after(performed_at, item.ends_after_hours),
+        starts_at=_hours_after(counted_from, item.starts_after_hours),
+        ends_at=_maybe_hours_after(counted_from, item.ends_after_hours),
         fact_ids=tuple(item.fact_ids),
+        after_restriction=item.after_restriction,
     )
 
 
 def _plan_restriction(
-    restriction: Restriction, rank: int, performed_at: datetime
+    restriction: Restriction,
+    intensity: Intensity,
+    levels: Sequence[IntensityLevel],
+    performed_at: datetime,
 ) -> PlannedRestriction:
-    hours = restriction_hours(restriction, rank)
+    hours = restriction_hours(restriction, intensity, levels)
     return PlannedRestriction(
         key=restriction.key,
         label=restriction.label,
@@ -643,6 +677,7 @@ def _item_to_dict(item: PlannedItem) -> dict[str, Any]:
         "starts_at": item.starts_at.isoformat(),
         "ends_at": _iso_or_none(item.ends_at),
         "fact_ids": list(item.fact_ids),
+        "after_restriction": item.after_restriction,
     }
 
 

@@ -40,6 +40,8 @@ def _restriction_form(rule: RestrictionRule, **changes) -> dict[str, object]:
         "hours_light": rule.hours_light,
         "hours_moderate": rule.hours_moderate,
         "hours_intense": rule.hours_intense,
+        "hours_per_point": rule.hours_per_point,
+        "areas": rule.areas,
         "order": rule.order,
         "is_active": "on",
         "fact_ids": ", ".join(rule.fact_ids),
@@ -86,7 +88,8 @@ def test_editing_a_restriction_in_the_admin_changes_new_plans_only(admin_client,
     old_plan.refresh_from_db()
     assert old_plan.content == stored_before
     makeup = next(r for r in new_plan.content["restrictions"] if r["key"] == "makeup")
-    assert makeup["hours"] == 96
+    # 0.5 mm scores 1 point above Light's minimum: 96 h and the row's 6 h a point.
+    assert makeup["hours"] == 96 + 6
 
 
 def test_the_admin_refuses_a_restriction_that_shrinks_with_intensity(admin_client, clinic):
@@ -139,6 +142,7 @@ def test_previewing_an_unsaved_change_shows_it_without_saving(admin_client, clin
             hours_light=100,
             hours_moderate=100,
             hours_intense=100,
+            hours_per_point=0,
             _preview="1",
         ),
     )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+import hashlib
+import json
+from dataclasses import asdict, replace
 from io import StringIO
 
 import pytest
@@ -17,11 +19,13 @@ from aftercare.guidance.clinic import (
     guidance_install,
     guidance_offer_update,
     row_differences,
+    value_fingerprint,
 )
-from aftercare.guidance.rows import guidance_fingerprint
+from aftercare.guidance.rows import guidance_fingerprint, json_default
 from aftercare.links import link_current, token_for
 from aftercare.models import GuidanceItem, IntensityFactor, RestrictionRule
 from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
+from aftercare.planner.inputs import Restriction
 from aftercare.plans.services import plan_create
 from clinic.models import StaffRole
 from tests.factories import ClinicFactory, StaffMembershipFactory, TreatmentFactory
@@ -154,6 +158,7 @@ def test_a_row_added_in_the_admin_belongs_to_the_admins_clinic(clinic):
             "hours_light": 48,
             "hours_moderate": 48,
             "hours_intense": 72,
+            "hours_per_point": 0,
             "order": 50,
             "is_active": "on",
             "fact_ids": "",
@@ -378,3 +383,12 @@ def test_the_command_applies_when_asked(clinic):
 def test_the_command_explains_an_unknown_clinic():
     with pytest.raises(Exception, match="No clinic with the slug 'nowhere'"):
         call_command("guidance_update", "--clinic", "nowhere")
+
+
+def test_a_row_fingerprinted_before_fields_were_added_still_counts_as_unchanged():
+    # Rows copied before restrictions had areas and growth were fingerprinted without them.
+    value = Restriction("sauna", "Sauna", "Skip it.", 48, 48, 72, ("R2",), order=5)
+    before = {k: v for k, v in asdict(value).items() if k not in {"areas", "hours_per_point"}}
+    encoded = json.dumps({"value": before, "active": True}, default=json_default, sort_keys=True)
+    assert value_fingerprint(value) == hashlib.sha256(encoded.encode()).hexdigest()
+    assert value_fingerprint(replace(value, hours_per_point=6)) != value_fingerprint(value)

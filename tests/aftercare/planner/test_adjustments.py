@@ -51,7 +51,8 @@ def test_an_adjusted_restriction_remembers_what_the_guidance_said():
     plan = _plan()
     once = apply_adjustments(plan, [Adjustment(kind=RESTRICTION, key="makeup", hours=72)])
     twice = apply_adjustments(once, [Adjustment(kind=RESTRICTION, key="makeup", hours=24)])
-    assert _restriction(twice, "makeup").guidance_hours == 48
+    # 1.0 mm, 2 passes on one area scores 2, still Light: 48 h + 2 points x 6 h.
+    assert _restriction(twice, "makeup").guidance_hours == 60
     assert _restriction(twice, "makeup").is_adjusted
 
 
@@ -131,7 +132,7 @@ def test_a_plan_stored_before_adjustments_existed_still_reads():
         del restriction["guidance_hours"]
     plan = plan_from_dict(stored)
     assert (plan.note, plan.course) == ("", None)
-    assert _restriction(plan, "makeup").hours_by_guidance == 48
+    assert _restriction(plan, "makeup").hours_by_guidance == 60
 
 
 def test_a_restriction_can_be_shortened_to_end_before_midnight_of_day_0():

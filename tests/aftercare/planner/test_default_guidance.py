@@ -191,7 +191,21 @@ def test_unconditional_warnings_cover_w1_to_w4():
         if i.kind == "warning" and i.conditions == Conditions() and i.ends_after_hours is None
     ]
     covered = {fact_id for w in warnings for fact_id in w.fact_ids}
-    assert {"W1", "W2", "W3", "W4", "X1", "X2", "X3"} <= covered
+    assert {"W2", "W3", "W4", "X1", "X3"} <= covered
+
+
+def test_the_lasting_redness_warning_starts_when_redness_stops_being_normal():
+    # W1: redness or swelling beyond 72 h; before then it is what the plan calls normal.
+    (lasting,) = [i for i in DEFAULT_GUIDANCE.items if i.kind == "warning" and "W1" in i.fact_ids]
+    assert lasting.starts_after_hours == 72
+    assert lasting.conditions == Conditions()
+
+
+def test_the_cold_sore_warning_is_for_treatments_of_the_face():
+    (cold_sores,) = [
+        i for i in DEFAULT_GUIDANCE.items if i.kind == "warning" and "X2" in i.fact_ids
+    ]
+    assert "perioral" in cold_sores.conditions.areas
 
 
 def test_warnings_say_whom_to_contact():
@@ -214,13 +228,15 @@ def test_a_severe_allergic_reaction_goes_to_the_emergency_number_not_the_clinic(
 
 
 def test_no_sunscreen_is_suggested_before_the_second_day():
-    # An item shown from hour 0 may name sunscreen only to say it starts on the second day.
+    # An item shown in the first 24 hours may name sunscreen only to say it starts later.
+    later = ("a day after", "once you start", "from the second day")
     early = [
         i.key
         for i in DEFAULT_GUIDANCE.items
         if i.starts_after_hours < 24
+        and i.after_restriction == ""
         and re.search(r"\b(spf|sunscreen)\b", i.body_md, re.IGNORECASE)
-        and "from the second day" not in i.body_md.lower()
+        and not any(phrase in i.body_md.lower() for phrase in later)
     ]
     assert early == []
 

@@ -834,3 +834,99 @@ def test_a_late_evening_treatment_gets_one_email_the_next_morning_not_two():
     assert len(mornings) == len(set(mornings))
     assert plan.reminders[0].day_number == 0
     assert plan.reminders[0].send_at == datetime(2026, 3, 11, 9, 0, tzinfo=LONDON)
+
+
+# Durations that keep growing with the score, area-bound restrictions, items that follow
+# a restriction.
+
+GROWING_MAKEUP = replace(RESTRICTIONS[0], hours_per_point=6)
+
+
+def growing(**changes) -> Guidance:
+    return replace(GUIDANCE, restrictions=(replace(GROWING_MAKEUP, **changes),))
+
+
+@pytest.mark.parametrize(
+    ("depth", "passes", "expected"),
+    [
+        # Light from score 0: 48 h, and 6 h more per point above 0.
+        ("0.1", 1, 48),
+        ("0.5", 1, 54),
+        # Moderate from score 2 (its tier is 48 h): the Light growth, 48 + 2 x 6, is longer.
+        ("1.0", 1, 60),
+        ("1.0", 3, 66),
+        # Intense from score 4: its 72 h equals the Light growth, 48 + 4 x 6.
+        ("1.5", 3, 72),
+        # Score 6: Intense 72 + 2 x 6 and Light 48 + 6 x 6 agree again.
+        ("2.0", 5, 84),
+    ],
+)
+def test_restriction_hours_grow_with_every_point(depth, passes, expected):
+    plan = plan_for(guidance=growing(), depth_mm=Decimal(depth), passes=passes)
+    assert restriction(plan, "makeup").hours == expected
+
+
+def test_a_restriction_without_growth_keeps_its_tier_hours():
+    plan = plan_for(depth_mm=Decimal("1.0"), passes=3)
+    assert restriction(plan, "makeup").hours == 48
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 30), st.integers(0, 48))
+def test_growing_restriction_hours_never_fall_as_the_score_rises(score_value, per_point):
+    from aftercare.planner.planning import Intensity, restriction_hours
+
+    rule = replace(GROWING_MAKEUP, hours_per_point=per_point)
+
+    def hours_at(value: int) -> int:
+        rank = max(level.rank for level in LEVELS if level.min_score <= value)
+        return restriction_hours(rule, Intensity(value, rank, "", 0), LEVELS)
+
+    assert hours_at(score_value + 1) >= hours_at(score_value)
+
+
+def test_history_rows_add_points():
+    factors = (*FACTORS, IntensityFactor("history", 2, value="slow_healing"))
+    slow = treatment(history=frozenset({"slow_healing"}))
+    assert (
+        score_intensity(slow, factors, LEVELS).score
+        == score_intensity(BASE, factors, LEVELS).score + 2
+    )
+
+
+def test_a_restriction_for_some_areas_is_left_out_when_none_is_treated():
+    guidance = growing(areas=frozenset({"cheeks", "forehead"}))
+    assert [r.key for r in plan_for(guidance=guidance).restrictions] == ["makeup"]
+    assert plan_for(guidance=guidance, areas=frozenset({"scalp"})).restrictions == ()
+
+
+BRUSHES = replace(item("clean_brushes", "do", (0, 96)), after_restriction="makeup")
+
+
+def test_an_item_after_a_restriction_starts_when_it_ends():
+    guidance = replace(GUIDANCE, items=(BRUSHES,))
+    plan = plan_for(guidance=guidance)
+    (brushes,) = plan.items
+    assert brushes.starts_at == restriction(plan, "makeup").ends_at
+    assert brushes.ends_at == restriction(plan, "makeup").ends_at + timedelta(hours=96)
+
+
+def test_an_item_after_a_restriction_the_plan_lacks_counts_from_the_treatment():
+    guidance = replace(GUIDANCE, items=(replace(BRUSHES, after_restriction="gone"),))
+    (brushes,) = plan_for(guidance=guidance).items
+    assert brushes.starts_at == BASE.performed_at
+
+
+def test_an_item_after_a_restriction_moves_when_the_practitioner_changes_it():
+    from aftercare.planner.adjustments import RESTRICTION, Adjustment, apply_adjustments
+
+    plan = plan_for(guidance=replace(GUIDANCE, items=(BRUSHES,)))
+    adjusted = apply_adjustments(plan, [Adjustment(kind=RESTRICTION, key="makeup", hours=120)])
+    (brushes,) = adjusted.items
+    assert brushes.starts_at == restriction(adjusted, "makeup").ends_at
+    assert brushes.ends_at - brushes.starts_at == timedelta(hours=96)
+
+
+def test_an_item_after_a_restriction_survives_storing():
+    plan = plan_for(guidance=replace(GUIDANCE, items=(BRUSHES,)))
+    assert plan_from_dict(plan_to_dict(plan)) == plan

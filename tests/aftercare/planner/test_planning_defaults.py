@@ -12,28 +12,22 @@ from hypothesis import strategies as st
 
 from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
 from aftercare.planner.inputs import (
+    AREA_FAMILIES,
     AREAS,
     DELICATE_AREAS,
-    DEVICES,
-    HISTORY_FLAGS,
     ClinicFacts,
     Guidance,
     TreatmentFacts,
 )
 from aftercare.planner.planning import DAYTIME_END_HOUR, DAYTIME_START_HOUR, Plan, build_plan
-from clinic.zones import hemisphere_for_timezone
-
-ZONES = (
-    "Europe/London",
-    "Australia/Sydney",
-    "America/New_York",
-    "Pacific/Auckland",
-    "Asia/Kolkata",
+from tests.aftercare.planner.strategies import (
+    MAX_DEPTH,
+    MAX_PASSES,
+    cases,
+    clinics,
+    located,
+    treatments,
 )
-FIRST_MINUTE = datetime(2026, 1, 1, tzinfo=UTC)
-MINUTES = (datetime(2029, 1, 1, tzinfo=UTC) - FIRST_MINUTE) // timedelta(minutes=1)
-MAX_DEPTH = Decimal("3.0")
-MAX_PASSES = 10
 
 # Keys of the shipped items the properties look for.
 WARNING_FACTS = {"W1", "W2", "W3", "W4", "X1", "X2", "X3"}
@@ -42,39 +36,6 @@ DELICATE_SWELLING = "delicate-areas-swelling"
 BREAKOUT = "breakout-prone"
 SUMMER = "summer-skincare"
 WINTER = "winter-skincare"
-
-
-@st.composite
-def clinics(draw) -> ClinicFacts:
-    zone = draw(st.sampled_from(ZONES))
-    return ClinicFacts(
-        name="Harbour Lane Skin Clinic",
-        phone=draw(st.sampled_from(["+44 20 7946 0000", "+61 2 9876 5432", "+1 212 555 0100"])),
-        email=draw(st.sampled_from(["hello@harbourlane.example", "care@glow.example"])),
-        timezone=zone,
-        hemisphere=hemisphere_for_timezone(zone),
-    )
-
-
-@st.composite
-def treatments(draw, zone: str) -> TreatmentFacts:
-    instant = FIRST_MINUTE + timedelta(minutes=draw(st.integers(0, MINUTES - 1)))
-    return TreatmentFacts(
-        performed_at=instant.astimezone(ZoneInfo(zone)),
-        depth_mm=Decimal(draw(st.integers(1, 30))) / 10,
-        passes=draw(st.integers(1, MAX_PASSES)),
-        areas=frozenset(draw(st.sets(st.sampled_from(AREAS), min_size=1))),
-        device=draw(st.sampled_from(DEVICES)),
-        skin_type=draw(st.integers(1, 6)),
-        age_years=draw(st.none() | st.integers(16, 90)),
-        history=frozenset(draw(st.sets(st.sampled_from(HISTORY_FLAGS)))),
-    )
-
-
-@st.composite
-def cases(draw) -> tuple[TreatmentFacts, ClinicFacts]:
-    clinic = draw(clinics())
-    return draw(treatments(clinic.timezone)), clinic
 
 
 def plan_for(treatment: TreatmentFacts, clinic: ClinicFacts) -> Plan:
@@ -91,9 +52,12 @@ PROPERTIES = settings(max_examples=100, deadline=None)
 @PROPERTIES
 @given(cases())
 def test_every_plan_has_the_warning_signs(case):
+    treatment, _ = case
     plan = plan_for(*case)
     warning_facts = {fact for warning in plan.warnings for fact in warning.fact_ids}
-    assert warning_facts >= WARNING_FACTS
+    # Cold sores (X2) come around the mouth: their warning is for treatments of the face.
+    face_treated = not treatment.areas.isdisjoint(AREA_FAMILIES["face"])
+    assert warning_facts >= (WARNING_FACTS if face_treated else WARNING_FACTS - {"X2"})
     assert all(warning in plan.items for warning in plan.warnings)
     # Open-ended: the signs stay relevant for the whole recovery.
     assert all(warning.ends_at is None for warning in plan.warnings)
@@ -186,12 +150,26 @@ def test_only_darker_skin_types_get_the_hyperpigmentation_item(case, skin_type):
 
 @PROPERTIES
 @given(cases(), st.sampled_from(sorted(DELICATE_AREAS)))
-def test_a_delicate_area_adds_the_swelling_and_bruising_item(case, area):
+def test_a_delicate_area_adds_a_swelling_and_bruising_item(case, area):
     treatment, clinic = case
     plan = plan_for(replace(treatment, areas=treatment.areas | {area}), clinic)
-    item = next(item for item in plan.items if item.key == DELICATE_SWELLING)
+    # Around the eyes it is the eyes' own item (puffy mornings); elsewhere the general one.
+    key = "eyes-puffy-mornings" if area == "periorbital" else DELICATE_SWELLING
+    item = next(item for item in plan.items if item.key == key)
     assert "swell" in item.body_md
-    assert "bruising" in item.body_md
+    assert "bruise" in item.body_md
+
+
+@PROPERTIES
+@given(cases())
+def test_only_a_treatment_around_the_eyes_reads_about_puffy_eyes(case):
+    treatment, clinic = case
+    plan = plan_for(treatment, clinic)
+    mentions = [item.key for item in plan.items if "eye" in (item.title + item.body_md).lower()]
+    if "periorbital" in treatment.areas:
+        assert "eyes-puffy-mornings" in mentions
+    else:
+        assert mentions == []
 
 
 @PROPERTIES
@@ -233,12 +211,50 @@ def test_january_is_summer_in_sydney_and_winter_in_london(data):
         ("Australia/Sydney", "summer", SUMMER, WINTER),
         ("Europe/London", "winter", WINTER, SUMMER),
     ):
-        clinic = replace(
-            data.draw(clinics()), timezone=zone, hemisphere=hemisphere_for_timezone(zone)
-        )
+        clinic = located(data.draw(clinics()), zone)
         local = datetime(year, 1, day, tzinfo=ZoneInfo(zone)) + timedelta(minutes=minute)
         treatment = replace(data.draw(treatments(zone)), performed_at=local)
+        # Seasonal skincare is for skin that takes creams (not a scalp alone).
+        treatment = replace(treatment, areas=treatment.areas | {"cheeks"})
         plan = plan_for(treatment, clinic)
         assert plan.season == season
         assert item in item_keys(plan)
         assert other not in item_keys(plan)
+
+
+def _more(treatment: TreatmentFacts, factor: str) -> TreatmentFacts:
+    """The treatment with one factor raised (or the same, when it is at its top)."""
+    if factor == "depth":
+        return replace(treatment, depth_mm=min(treatment.depth_mm + Decimal("0.5"), Decimal(3)))
+    if factor == "passes":
+        return replace(treatment, passes=min(treatment.passes + 2, 10))
+    if factor == "areas":
+        missing = sorted(set(AREAS) - treatment.areas)
+        return replace(treatment, areas=treatment.areas | set(missing[:1]))
+    if factor == "rf":
+        return replace(treatment, device="rf")
+    return replace(treatment, history=treatment.history | {factor})
+
+
+@PROPERTIES
+@given(
+    cases(),
+    st.sampled_from(["depth", "passes", "areas", "rf", "slow_healing", "sensitive_skin"]),
+)
+def test_more_of_any_factor_never_shortens_or_drops_a_restriction(case, factor):
+    treatment, clinic = case
+    before = {r.key: r.hours for r in plan_for(treatment, clinic).restrictions}
+    after = {r.key: r.hours for r in plan_for(_more(treatment, factor), clinic).restrictions}
+    assert set(before) <= set(after)
+    assert all(after[key] >= hours for key, hours in before.items())
+
+
+@PROPERTIES
+@given(cases(), st.sampled_from(["slow_healing", "sensitive_skin"]))
+def test_slow_healing_and_sensitive_skin_lengthen_the_growing_restrictions(case, flag):
+    treatment, clinic = case
+    without = replace(treatment, history=treatment.history - {flag})
+    before = {r.key: r.hours for r in plan_for(without, clinic).restrictions}
+    after = {r.key: r.hours for r in plan_for(_more(without, flag), clinic).restrictions}
+    for key in ("exercise", "sun", "hot_water_steam"):
+        assert after[key] > before[key]

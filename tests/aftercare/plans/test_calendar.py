@@ -40,7 +40,8 @@ DOMAIN = "aftercare.example"
 def plan() -> Plan:
     treatment = TreatmentFacts(
         performed_at=TREATED,
-        depth_mm=Decimal("1.0"),
+        # Scores 0: the light durations exactly (makeup 48 h).
+        depth_mm=Decimal("0.25"),
         passes=2,
         areas=frozenset({"cheeks"}),
         device="pen",

@@ -63,10 +63,10 @@ def test_spec_example_prints_the_plan_as_json():
     assert plan["clinic"]["hemisphere"] == "south"
 
 
-def test_spec_example_is_intense():
+def test_spec_example_is_moderate():
     intensity = preview_json(*SPEC_EXAMPLE)["intensity"]
-    # depth 1.5 scores 3, three passes 1: 4 reaches Intense.
-    assert (intensity["score"], intensity["rank"], intensity["label"]) == (4, 3, "Intense")
+    # depth 1.5 scores 3, three passes 1, two areas 1: 5 reaches Moderate, not Intense (6).
+    assert (intensity["score"], intensity["rank"], intensity["label"]) == (5, 2, "Moderate")
 
 
 def test_january_in_sydney_is_summer():
@@ -77,8 +77,9 @@ def test_january_in_sydney_is_summer():
 
 def test_restrictions_end_at_iso_times_in_sydney_summer_time():
     restrictions = {r["key"]: r for r in preview_json(*SPEC_EXAMPLE)["restrictions"]}
-    assert restrictions["makeup"]["hours"] == 72
-    assert restrictions["makeup"]["ends_at"] == "2027-01-18T10:00:00+11:00"
+    # Light's 48 h and 6 h for each of the 5 points above Light's minimum.
+    assert restrictions["makeup"]["hours"] == 78
+    assert restrictions["makeup"]["ends_at"] == "2027-01-18T16:00:00+11:00"
     for restriction in restrictions.values():
         assert restriction["ends_at"].endswith("+11:00")
         assert datetime.fromisoformat(restriction["ends_at"]).tzinfo is not None
@@ -101,10 +102,10 @@ def test_fact_ids_are_listed_for_the_plan_and_its_parts():
 
 def test_repeated_area_options_are_all_treated():
     plan = preview_json(*SPEC_EXAMPLE)
-    # periorbital brings the delicate-area items; cheeks alone would not.
-    assert "delicate-areas-swelling" in {item["key"] for item in plan["items"]}
+    # periorbital brings the eyes' own item; cheeks alone would not.
+    assert "eyes-puffy-mornings" in {item["key"] for item in plan["items"]}
     cheeks_only = preview_json(*with_option(SPEC_EXAMPLE, "--area", "cheeks"))
-    assert "delicate-areas-swelling" not in {item["key"] for item in cheeks_only["items"]}
+    assert "eyes-puffy-mornings" not in {item["key"] for item in cheeks_only["items"]}
 
 
 def test_three_repeated_areas_count_towards_intensity():
@@ -166,12 +167,12 @@ def test_device_age_and_history_are_used():
 
 def test_text_format_shows_when_each_restriction_ends():
     text = preview(*SPEC_EXAMPLE)
-    assert "Makeup: from Monday 18 January 10:00" in text
+    assert "Makeup: from Monday 18 January 16:00" in text
 
 
 def test_text_format_shows_intensity_season_reminders_warnings_and_facts():
     text = preview(*SPEC_EXAMPLE)
-    assert "Intensity: Intense" in text
+    assert "Intensity: Moderate" in text
     assert "Season: summer" in text
     assert "Day 1, Saturday 16 January 09:00: The morning after" in text
     assert "Signs of infection" in text
@@ -180,7 +181,7 @@ def test_text_format_shows_intensity_season_reminders_warnings_and_facts():
 
 def test_text_format_adds_the_year_to_dates_in_the_next_year():
     text = preview(*with_option(SPEC_EXAMPLE, "--date", "2027-12-20"))
-    assert "Sunbathing and tanning beds: from Monday 10 January 2028 10:00" in text
+    assert "Sunbathing and tanning beds: from Wednesday 5 January 2028 22:00" in text
 
 
 @pytest.mark.parametrize(
