@@ -720,7 +720,7 @@ _SCALP: tuple[GuidanceItem, ...] = (
         key="scalp-hat-in-sun",
         kind="do",
         title="A hat for your scalp",
-        body_md="Your scalp can burn too. Wear a hat whenever you are out in the sun.",
+        body_md="Your scalp can burn too. Keep it in the shade, and wear a hat when you go out.",
         starts_after_hours=0,
         ends_after_hours=3 * WEEK,
         conditions=Conditions(areas=SCALP),
