@@ -7,6 +7,8 @@ its own rows, copied from the shipped default (`aftercare.guidance.clinic`).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -647,27 +649,115 @@ def private_storage() -> FileSystemStorage:
 
 
 class Symptom(models.TextChoices):
+    """What a patient can tick on the report form, in the order the form shows them.
+
+    The values are stored in ConcernReport.symptoms: never rename one. When each one is a
+    warning sign is in SYMPTOM_RULES below.
+    """
+
+    BREATHING = (
+        "breathing",
+        "Trouble breathing or swallowing, or swelling of the lips, tongue or throat",
+    )
+    REDNESS = "redness", "Redness or swelling"
     REDNESS_PAST_72H = "redness_past_72h", "Redness or swelling still there after 3 days"
     HEAT = "heat", "Skin that feels hot and very inflamed"
-    PUS = "pus", "Pus, yellow crusts or oozing"
+    SPREADING_REDNESS = "spreading_redness", "Red streaks, or redness that is spreading"
+    PUS = "pus", "Pus or yellow crusts"
+    FEVER = "fever", "A fever, or feeling hot and shivery"
     SEVERE_PAIN = "severe_pain", "Severe or worsening pain"
     RASH_ITCHING = "rash_itching", "A rash, hives or itching"
+    COLD_SORES = "cold_sores", "Small, painful blisters in a cluster (cold sores)"
+    BRUISE = "bruise", "A bruise"
     UNUSUAL_BRUISING = "unusual_bruising", "Bruising that is not fading"
     BREAKOUTS = "breakouts", "Spots or breakouts"
     PEELING = "peeling", "Peeling, flaking or dryness"
     OTHER = "other", "Something else"
 
 
-# Signs of infection or allergy (CLINICAL_FACTS W1-W3): the patient is told to call now.
-RED_FLAG_SYMPTOMS = frozenset(
-    {
-        Symptom.REDNESS_PAST_72H,
-        Symptom.HEAT,
-        Symptom.PUS,
-        Symptom.SEVERE_PAIN,
-        Symptom.RASH_ITCHING,
-    }
-)
+@dataclass(frozen=True)
+class SymptomRule:
+    # Hours after the treatment from which the symptom is a warning sign (the patient is
+    # told to call now); None: never on its own. Before then the plan calls it normal.
+    warning_from_hours: int | None
+    # A severe allergic reaction: the emergency number, at any hour.
+    emergency: bool = False
+    # The form offers the symptom only in these hours, where its wording fits the time.
+    offered_from_hours: int = 0
+    offered_until_hours: int | None = None
+
+
+THREE_DAYS = 72
+FIVE_DAYS = 120
+
+# When each symptom becomes a warning sign (CLINICAL_FACTS W1-W4, PRACTICE_FACTS X1-X3):
+# the plan says warmth, redness and swelling are normal for the first three days and that
+# a bruise fades over a few days; infection, allergy and cold sores are warnings at once.
+SYMPTOM_RULES: dict[str, SymptomRule] = {
+    Symptom.BREATHING: SymptomRule(warning_from_hours=0, emergency=True),
+    Symptom.REDNESS: SymptomRule(warning_from_hours=THREE_DAYS, offered_until_hours=THREE_DAYS),
+    Symptom.REDNESS_PAST_72H: SymptomRule(
+        warning_from_hours=THREE_DAYS, offered_from_hours=THREE_DAYS
+    ),
+    Symptom.HEAT: SymptomRule(warning_from_hours=THREE_DAYS),
+    Symptom.SPREADING_REDNESS: SymptomRule(warning_from_hours=0),
+    Symptom.PUS: SymptomRule(warning_from_hours=0),
+    Symptom.FEVER: SymptomRule(warning_from_hours=0),
+    Symptom.SEVERE_PAIN: SymptomRule(warning_from_hours=0),
+    Symptom.RASH_ITCHING: SymptomRule(warning_from_hours=0),
+    Symptom.COLD_SORES: SymptomRule(warning_from_hours=0),
+    Symptom.BRUISE: SymptomRule(warning_from_hours=FIVE_DAYS, offered_until_hours=FIVE_DAYS),
+    Symptom.UNUSUAL_BRUISING: SymptomRule(
+        warning_from_hours=FIVE_DAYS, offered_from_hours=FIVE_DAYS
+    ),
+    Symptom.BREAKOUTS: SymptomRule(warning_from_hours=None),
+    Symptom.PEELING: SymptomRule(warning_from_hours=None),
+    Symptom.OTHER: SymptomRule(warning_from_hours=None),
+}
+
+
+def symptoms_offered(*, hours_since_treatment: float) -> list[tuple[str, str]]:
+    """The report form's choices at this hour: no wording that contradicts the time."""
+    offered = []
+    for symptom in Symptom:
+        rule = SYMPTOM_RULES[symptom]
+        until = rule.offered_until_hours
+        if rule.offered_from_hours <= hours_since_treatment and (
+            until is None or hours_since_treatment < until
+        ):
+            offered.append((symptom.value, symptom.label))
+    return offered
+
+
+def red_flags(symptoms: Iterable[str], *, hours_since_treatment: float) -> frozenset[str]:
+    """The symptoms that are warning signs this many hours after the treatment."""
+    return frozenset(
+        symptom
+        for symptom in symptoms
+        if (rule := SYMPTOM_RULES.get(symptom)) is not None
+        and rule.warning_from_hours is not None
+        and hours_since_treatment >= rule.warning_from_hours
+    )
+
+
+def expected_symptoms(symptoms: Iterable[str], *, hours_since_treatment: float) -> frozenset[str]:
+    """The symptoms that become warning signs later, but are normal at this hour."""
+    return frozenset(
+        symptom
+        for symptom in symptoms
+        if (rule := SYMPTOM_RULES.get(symptom)) is not None
+        and rule.warning_from_hours is not None
+        and hours_since_treatment < rule.warning_from_hours
+    )
+
+
+def emergencies(symptoms: Iterable[str]) -> frozenset[str]:
+    """The symptoms of a severe allergic reaction: the emergency number, at any hour."""
+    return frozenset(
+        symptom
+        for symptom in symptoms
+        if (rule := SYMPTOM_RULES.get(symptom)) is not None and rule.emergency
+    )
 
 
 class ConcernReport(models.Model):
@@ -718,6 +808,12 @@ class ConcernReport(models.Model):
     @property
     def is_open(self) -> bool:
         return self.handled_at is None
+
+    @property
+    def is_emergency(self) -> bool:
+        """A sign of a severe allergic reaction: the patient was told to call the emergency
+        number (is_red_flag is set too, for staff)."""
+        return bool(emergencies(self.symptoms))
 
     def symptom_labels(self) -> list[str]:
         labels = dict(Symptom.choices)

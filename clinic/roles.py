@@ -67,6 +67,13 @@ _GUIDANCE = frozenset(
 
 _CLINIC_ADMIN = frozenset(
     {
+        # Their own clinic's details, opening hours and who patients call (ClinicAdmin).
+        "clinic.view_clinic",
+        "clinic.change_clinic",
+        "clinic.view_openinghours",
+        "clinic.add_openinghours",
+        "clinic.change_openinghours",
+        "clinic.delete_openinghours",
         "clinic.view_staffmembership",
         "clinic.add_staffmembership",
         "clinic.change_staffmembership",

@@ -7,7 +7,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from clinic.models import Clinic, StaffMembership, StaffRole
+from clinic.models import Clinic, OpeningHours, StaffMembership, StaffRole
 from patients.models import Patient, Treatment
 
 STAFF_PASSWORD = "correct-horse-battery-staple"
@@ -16,6 +16,7 @@ STAFF_PASSWORD = "correct-horse-battery-staple"
 class ClinicFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Clinic
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Clinic {n}")
     slug = factory.Sequence(lambda n: f"clinic-{n}")
@@ -24,6 +25,25 @@ class ClinicFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"clinic{n}@example.com")
     address = "1 High Street"
     sender_name = factory.SelfAttribute("name")
+    out_of_hours_phone = "+44 20 7946 0999"
+
+    @factory.post_generation
+    def opening_hours(obj, create, extracted, **kwargs):
+        """`ClinicFactory(opening_hours=[(0, "09:00", "18:00"), ...])`: weekday (Monday 0),
+        opens, closes. None by default: the clinic gave no hours."""
+        if create and extracted:
+            for weekday, opens, closes in extracted:
+                OpeningHoursFactory(clinic=obj, weekday=weekday, opens=opens, closes=closes)
+
+
+class OpeningHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OpeningHours
+
+    clinic = factory.SubFactory(ClinicFactory)
+    weekday = 0
+    opens = "09:00"
+    closes = "18:00"
 
 
 class UserFactory(factory.django.DjangoModelFactory):

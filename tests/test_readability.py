@@ -31,6 +31,8 @@ import pytest
 import textstat
 from markdown_it import MarkdownIt
 
+from aftercare.concerns.forms import ConcernReportForm
+from aftercare.models import Symptom
 from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
 
 MAX_GRADE = 6.0
@@ -42,6 +44,9 @@ PATIENT_TEMPLATES = sorted(
         *TEMPLATES.glob("patient/*.html"),
         *TEMPLATES.glob("emails/*.html"),
         *TEMPLATES.glob("emails/*.txt"),
+        # Shared with the patient: who to call (pages, emails, sheet) and the print sheet.
+        *TEMPLATES.glob("aftercare/_who_to_call.*"),
+        TEMPLATES / "aftercare" / "plan_sheet.html",
     ]
 )
 WORST_SHOWN = 10
@@ -228,4 +233,30 @@ def test_the_patient_templates_as_a_whole_read_at_grade_6_or_lower():
             f"the patient templates as a whole are grade {value:.1f}; hardest sentences:\n  "
             + hardest(sentences_of(texts)),
             pytrace=False,
+        )
+
+
+def form_texts() -> list[tuple[str, str]]:
+    """The report form's words, written in Python: its symptoms, labels and help."""
+    form = ConcernReportForm(hours_since_treatment=0)
+    texts = [(f"symptom {value}", f"{label}.") for value, label in Symptom.choices]
+    for name, field in form.fields.items():
+        texts += [(f"field {name} label", f"{field.label}")]
+        if field.help_text:
+            texts += [(f"field {name} help", str(field.help_text))]
+    return texts
+
+
+def test_each_report_form_text_reads_at_grade_6_or_lower():
+    problems = too_hard(form_texts())
+    if problems:
+        pytest.fail("\n".join(problems), pytrace=False)
+
+
+def test_the_report_form_as_a_whole_reads_at_grade_6_or_lower():
+    texts = form_texts()
+    value = grade(" ".join(text for _, text in texts))
+    if value > MAX_GRADE:
+        pytest.fail(
+            f"the report form is grade {value:.1f}; hardest:\n  " + hardest(texts), pytrace=False
         )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -14,7 +14,7 @@ from aftercare.concerns.services import (
     PhotoRefused,
     clean_photo,
 )
-from aftercare.models import Symptom
+from aftercare.models import Symptom, symptoms_offered
 
 
 class PhotoField(forms.ImageField):
@@ -34,8 +34,16 @@ class PhotoField(forms.ImageField):
             raise
 
 
+class SymptomsField(forms.MultipleChoiceField):
+    """Shows the symptoms offered at this hour, and takes any symptom: a form shown just
+    before hour 72 may be sent just after it, when its choices have changed."""
+
+    def valid_value(self, value: str) -> bool:
+        return value in Symptom.values
+
+
 class ConcernReportForm(forms.Form):
-    symptoms = forms.MultipleChoiceField(
+    symptoms = SymptomsField(
         label="What do you notice?",
         choices=Symptom.choices,
         widget=forms.CheckboxSelectMultiple,
@@ -52,6 +60,11 @@ class ConcernReportForm(forms.Form):
         required=False,
         help_text="Only the clinic's staff can see it. Location and camera details are removed.",
     )
+
+    def __init__(self, *args: Any, hours_since_treatment: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = cast(SymptomsField, self.fields["symptoms"])
+        field.choices = symptoms_offered(hours_since_treatment=hours_since_treatment)
 
     def clean_photo(self) -> CleanPhoto | None:
         """The photo re-encoded from its pixels alone (aftercare.concerns.services.clean_photo), so

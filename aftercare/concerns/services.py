@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
@@ -14,7 +16,15 @@ from PIL import Image, ImageOps
 
 from aftercare.concerns.alerts import concern_alert_send
 from aftercare.concerns.tasks import send_concern_alert
-from aftercare.models import RED_FLAG_SYMPTOMS, ConcernReport, PatientLink
+from aftercare.models import (
+    SYMPTOM_RULES,
+    AftercarePlan,
+    ConcernReport,
+    PatientLink,
+    Symptom,
+    expected_symptoms,
+    red_flags,
+)
 
 logger = logging.getLogger(__name__)
 PHOTO_MAX_SIDE = 2000
@@ -89,6 +99,33 @@ def _check_pixel_count(size: tuple[int, int]) -> None:
         )
 
 
+def hours_since_treatment(*, plan: AftercarePlan, moment: datetime) -> float:
+    """Hours from the treatment the plan is for (its performed_at) to `moment`."""
+    return (moment - plan.content_plan.performed_at).total_seconds() / 3600
+
+
+@dataclass(frozen=True)
+class ExpectedSymptom:
+    label: str
+    warning_after_days: int  # from then on it is a warning sign
+
+
+def concern_expected_symptoms(*, report: ConcernReport) -> list[ExpectedSymptom]:
+    """The report's symptoms that the plan calls normal when it was sent, but that would
+    be warning signs later (redness on day 1), with the day from which they would be."""
+    hours = hours_since_treatment(plan=report.plan, moment=report.created_at)
+    expected = expected_symptoms(report.symptoms, hours_since_treatment=hours)
+    labels = dict(Symptom.choices)
+    return [
+        ExpectedSymptom(
+            label=labels[symptom],
+            warning_after_days=math.ceil((SYMPTOM_RULES[symptom].warning_from_hours or 0) / 24),
+        )
+        for symptom in report.symptoms
+        if symptom in expected
+    ]
+
+
 @transaction.atomic
 def concern_report_create(
     *,
@@ -98,14 +135,18 @@ def concern_report_create(
     photo: File[bytes] | None,
     now: datetime,
 ) -> ConcernReport:
+    """Store the patient's report and queue the clinic's alert. A report is a red flag
+    when a symptom is a warning sign at this hour after the treatment (aftercare.models
+    SYMPTOM_RULES), a severe allergic reaction included; staff see red flags first."""
     treatment = link.plan.treatment
+    hours = hours_since_treatment(plan=link.plan, moment=now)
     report = ConcernReport(
         plan=link.plan,
         patient=treatment.patient,
         clinic=treatment.clinic,
         symptoms=symptoms,
         details=details,
-        is_red_flag=bool(set(symptoms) & RED_FLAG_SYMPTOMS),
+        is_red_flag=bool(red_flags(symptoms, hours_since_treatment=hours)),
         created_at=now,
     )
     if photo is not None:

@@ -12,6 +12,7 @@ from django.template.loader import render_to_string
 from aftercare.guidance.markdown import render_markdown
 from aftercare.models import Reminder
 from aftercare.planner.planning import Plan
+from clinic.contacts import who_to_call
 
 TOKEN_MASK = "[patient link]"
 # The guidance's reminder moment about booking the next session (default_guidance.py).
@@ -35,7 +36,10 @@ def reminder_email(
         "covers_html": render_markdown(reminder.covers),
         "plan": plan,
         "restrictions": plan.restrictions_active_at(reminder.due_at),
+        "warnings": plan.warnings_on_day_of(reminder.due_at),
         "clinic": clinic,
+        # Read at a time nobody knows: both numbers, with the opening hours.
+        "who_to_call": who_to_call(clinic=clinic, at=None),
         "first_name": patient.first_name,
         "plan_url": plan_url,
         "unsubscribe_url": unsubscribe_url,

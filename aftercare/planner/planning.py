@@ -142,6 +142,19 @@ class Plan:
     def items_active_at(self, moment: datetime) -> tuple[PlannedItem, ...]:
         return tuple(item for item in self.items if _contains(item.starts_at, item.ends_at, moment))
 
+    def warnings_active_at(self, moment: datetime) -> tuple[PlannedItem, ...]:
+        """The warning signs that apply at `moment`: one that starts later (redness still
+        there after three days) would contradict what the plan calls normal before then."""
+        return tuple(w for w in self.warnings if _contains(w.starts_at, w.ends_at, moment))
+
+    def warnings_on_day_of(self, moment: datetime) -> tuple[PlannedItem, ...]:
+        """The warning signs that apply at some point from `moment` to the end of its local
+        day: for an email, read that day (the day-3 email goes out before hour 72)."""
+        tz = ZoneInfo(self.timezone)
+        local = _utc(moment).astimezone(tz)
+        day_end = _wall_time(local.date() + timedelta(days=1), 0, tz)
+        return tuple(w for w in self.warnings if _overlaps(w.starts_at, w.ends_at, moment, day_end))
+
     def phase_at(self, moment: datetime) -> PlannedPhase | None:
         return _phase_at(self.phases, moment)
 

@@ -36,7 +36,7 @@ from aftercare.planner.inputs import ClinicFacts, Guidance, TreatmentFacts
 from aftercare.planner.planning import CourseStep, Plan, build_plan, plan_to_dict
 from aftercare.plans.visits import course_facts, visit_days
 from clinic.models import Clinic
-from clinic.zones import climate_for_timezone, hemisphere_for_timezone
+from clinic.zones import hemisphere_for_timezone
 from patients.models import Patient, Treatment
 
 logger = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def clinic_facts(clinic: Clinic) -> ClinicFacts:
         email=clinic.email,
         timezone=clinic.timezone,
         hemisphere=hemisphere_for_timezone(clinic.timezone),
-        climate=climate_for_timezone(clinic.timezone),
+        climate=clinic.climate_zone,
         reminder_hour=clinic.reminder_hour,
     )
 

@@ -21,6 +21,7 @@ from aftercare.plans.display import plan_context
 from aftercare.plans.services import plan_create
 from aftercare.plans.today import EARLY_RECOVERY, dashboard_for
 from clinic.access import StaffRequest, staff_required
+from clinic.contacts import who_to_call
 from patients.access import patient_for, treatment_for
 
 OPEN_REPORTS_SHOWN = 50
@@ -47,10 +48,13 @@ def plan_regenerate(request: StaffRequest, pk: int) -> HttpResponse:
 def plan_sheet(request: StaffRequest, pk: int) -> HttpResponse:
     """The one-page instruction sheet staff print and hand to the patient."""
     plan = plan_for(request, pk)
+    clinic = plan.treatment.clinic
     context: dict[str, object] = {
         "stored_plan": plan,
-        "clinic": plan.treatment.clinic,
+        "clinic": clinic,
         "patient": plan.treatment.patient,
+        # Read at a time nobody knows: both numbers, with the opening hours.
+        "who_to_call": who_to_call(clinic=clinic, at=None),
     }
     context.update(plan_context(plan.content_plan))
     return render(request, "aftercare/plan_sheet.html", context)

@@ -23,7 +23,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from aftercare.concerns.forms import ConcernReportForm
-from aftercare.concerns.services import concern_report_create
+from aftercare.concerns.services import (
+    concern_expected_symptoms,
+    concern_report_create,
+    hours_since_treatment,
+)
 from aftercare.delivery.reminders import reminders_stop_for_patient
 from aftercare.links import (
     link_for_token,
@@ -37,6 +41,7 @@ from aftercare.plans.display import KIND_HEADINGS, plan_context
 from aftercare.plans.visits import followed_plan
 from aftercare.portal import ratelimit
 from aftercare.portal.session import LINK_SESSION_KEY
+from clinic.contacts import who_to_call
 from clinic.models import Clinic
 from patients.models import Patient
 
@@ -143,10 +148,12 @@ def _page_context(
 ) -> dict[str, object]:
     now = timezone.now()
     phase = plan.phase_at(now)
+    clinic = link.plan.treatment.clinic
     return {
         "current": current,
         "form_token": form_token(request),
-        "clinic": link.plan.treatment.clinic,
+        "clinic": clinic,
+        "who_to_call": who_to_call(clinic=clinic, at=now),
         "stored_plan": link.plan,
         "plan": plan,
         "now": now,
@@ -154,6 +161,7 @@ def _page_context(
         "phase": phase,
         "phase_key_today": phase.key if phase else "",
         "active_restrictions": plan.restrictions_active_at(now),
+        "warnings": plan.warnings_active_at(now),
     }
 
 
@@ -268,17 +276,26 @@ def _unsubscribe_patient(request: HttpRequest, patient: Patient, clinic: Clinic)
 @patient_page
 @require_http_methods(["GET", "POST"])
 def report(request: HttpRequest, link: PatientLink) -> HttpResponse:
-    context = _page_context(request, link, link.plan.content_plan, "report")
-    form = ConcernReportForm(request.POST or None, request.FILES or None)
+    plan = link.plan.content_plan
+    context = _page_context(request, link, plan, "report")
+    now = cast(datetime, context["now"])
+    hours = hours_since_treatment(plan=link.plan, moment=now)
+    form = ConcernReportForm(
+        request.POST or None, request.FILES or None, hours_since_treatment=hours
+    )
     if request.method == "POST" and form.is_valid():
         concern = concern_report_create(
             link=link,
             symptoms=form.cleaned_data["symptoms"],
             details=form.cleaned_data["details"].strip(),
             photo=form.cleaned_data["photo"],
-            now=cast(datetime, context["now"]),
+            now=now,
         )
         context["concern"] = concern
+        context["expected"] = concern_expected_symptoms(report=concern)
+        context["normal_now"] = [
+            item for item in plan.items_active_at(now) if item.kind == "expect"
+        ]
         return render(request, "patient/report_sent.html", context)
     context["form"] = form
     return render(request, "patient/report.html", context)

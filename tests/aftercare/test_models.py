@@ -8,7 +8,20 @@ import pytest
 from django.utils import timezone
 
 from aftercare.links import link_issue
-from aftercare.models import AftercarePlan, PatientLink, Reminder, ReminderStatus, TreatmentCourse
+from aftercare.models import (
+    SYMPTOM_RULES,
+    AftercarePlan,
+    ConcernReport,
+    PatientLink,
+    Reminder,
+    ReminderStatus,
+    Symptom,
+    TreatmentCourse,
+    emergencies,
+    expected_symptoms,
+    red_flags,
+    symptoms_offered,
+)
 from aftercare.plans.services import course_end, course_start, plan_create
 from tests.factories import TreatmentFactory
 
@@ -90,3 +103,76 @@ def test_cancelling_clears_the_lease_so_a_worker_sending_the_row_cannot_write_to
         "test",
         None,
     )
+
+
+# Report symptoms: when each one is a warning sign (SYMPTOM_RULES)
+
+NORMAL_FIRST_THREE_DAYS = [Symptom.REDNESS, Symptom.REDNESS_PAST_72H, Symptom.HEAT]
+WARNINGS_AT_ANY_HOUR = [
+    Symptom.BREATHING,
+    Symptom.SPREADING_REDNESS,
+    Symptom.PUS,
+    Symptom.FEVER,
+    Symptom.SEVERE_PAIN,
+    Symptom.RASH_ITCHING,
+    Symptom.COLD_SORES,
+]
+NEVER_ALONE = [Symptom.BREAKOUTS, Symptom.PEELING, Symptom.OTHER]
+
+
+def test_every_symptom_has_a_rule():
+    assert set(SYMPTOM_RULES) == set(Symptom.values)
+
+
+@pytest.mark.parametrize("symptom", NORMAL_FIRST_THREE_DAYS)
+def test_redness_swelling_and_heat_are_warning_signs_only_from_hour_72(symptom):
+    assert red_flags([symptom], hours_since_treatment=2) == frozenset()
+    assert red_flags([symptom], hours_since_treatment=71.9) == frozenset()
+    assert expected_symptoms([symptom], hours_since_treatment=2) == {symptom}
+    assert red_flags([symptom], hours_since_treatment=72) == {symptom}
+    assert expected_symptoms([symptom], hours_since_treatment=80) == frozenset()
+
+
+@pytest.mark.parametrize("symptom", WARNINGS_AT_ANY_HOUR)
+@pytest.mark.parametrize("hours", [0, 2, 80, 2000])
+def test_signs_of_infection_allergy_and_cold_sores_are_warning_signs_at_any_hour(symptom, hours):
+    assert red_flags([symptom], hours_since_treatment=hours) == {symptom}
+
+
+@pytest.mark.parametrize("symptom", [Symptom.BRUISE, Symptom.UNUSUAL_BRUISING])
+def test_a_bruise_is_a_warning_sign_from_day_5(symptom):
+    assert red_flags([symptom], hours_since_treatment=119) == frozenset()
+    assert red_flags([symptom], hours_since_treatment=120) == {symptom}
+
+
+@pytest.mark.parametrize("symptom", NEVER_ALONE)
+def test_spots_peeling_and_something_else_are_never_a_warning_sign_alone(symptom):
+    assert red_flags([symptom], hours_since_treatment=500) == frozenset()
+    assert expected_symptoms([symptom], hours_since_treatment=1) == frozenset()
+
+
+def test_only_trouble_breathing_or_swelling_of_the_throat_is_an_emergency():
+    assert emergencies(Symptom.values) == {Symptom.BREATHING}
+
+
+def test_the_form_offers_no_wording_that_contradicts_the_time():
+    early = dict(symptoms_offered(hours_since_treatment=2))
+    late = dict(symptoms_offered(hours_since_treatment=130))
+    assert Symptom.REDNESS in early and Symptom.REDNESS_PAST_72H not in early
+    assert Symptom.REDNESS_PAST_72H in late and Symptom.REDNESS not in late
+    assert Symptom.BRUISE in early and Symptom.UNUSUAL_BRUISING not in early
+    assert Symptom.UNUSUAL_BRUISING in late and Symptom.BRUISE not in late
+    assert list(early)[0] == Symptom.BREATHING
+
+
+def test_a_report_of_trouble_breathing_is_an_emergency(plan):
+    report = ConcernReport(
+        plan=plan,
+        patient=plan.treatment.patient,
+        clinic=plan.treatment.clinic,
+        symptoms=["peeling", "breathing"],
+        created_at=timezone.now(),
+    )
+    assert report.is_emergency
+    report.symptoms = ["pus"]
+    assert not report.is_emergency

@@ -36,6 +36,7 @@ pytestmark = [
 
 PHONE = {"width": 390, "height": 844}
 DAY_0_LABEL = "Your aftercare starts now"
+BREATHING = "Trouble breathing or swallowing, or swelling of the lips, tongue or throat"
 
 
 @pytest.fixture(autouse=True)
@@ -189,7 +190,7 @@ def test_a_red_flag_report_tells_the_patient_to_call_the_clinic_now(
     plan, link = _emailed_link(smtp_sink, site)
     phone.goto(link)
     phone.get_by_role("link", name="Something not right?").click()
-    phone.get_by_label("Pus, yellow crusts or oozing").check()
+    phone.get_by_label("Pus or yellow crusts").check()
     phone.get_by_role("button", name="Send to the clinic").click()
     assert _heading(phone) == "Call the clinic now"
     assert phone.get_by_role("link", name="Call +44 20 7946 0123").first.get_attribute("href") == (
@@ -197,6 +198,22 @@ def test_a_red_flag_report_tells_the_patient_to_call_the_clinic_now(
     )
     report = ConcernReport.objects.get(plan=plan)
     assert (report.symptoms, report.is_red_flag) == (["pus"], True)
+    assert no_broker["concern alerts"] == [report.pk]
+
+
+def test_trouble_breathing_tells_the_patient_to_call_the_emergency_number_first(
+    phone, smtp_sink, site, no_broker
+):
+    plan, link = _emailed_link(smtp_sink, site, days_ago=0)
+    phone.goto(link)
+    phone.get_by_role("link", name="Something not right?").click()
+    phone.get_by_label(BREATHING).check()
+    phone.get_by_role("button", name="Send to the clinic").click()
+    assert _heading(phone) == "Call 999 now"
+    call = phone.get_by_role("link", name="Call 999 now").first
+    assert call.get_attribute("href") == "tel:999"
+    report = ConcernReport.objects.get(plan=plan)
+    assert (report.is_red_flag, report.is_emergency) == (True, True)
     assert no_broker["concern alerts"] == [report.pk]
 
 
@@ -352,13 +369,18 @@ def _reach(page, site: str, name: str, settings) -> None:
             "warning signs": "warning_signs",
             "report form": "report",
             "report sent (red flag)": "report",
+            "report sent (emergency)": "report",
             "report sent (routine)": "report",
             "unsubscribe confirm": "unsubscribe",
             "unsubscribed": "unsubscribe",
         }
         page.goto(site + reverse(f"patient:{pages[name]}", args=[slug]))
         if name.startswith("report sent"):
-            symptom = "Severe or worsening pain" if "red flag" in name else "Spots or breakouts"
+            symptom = {
+                "report sent (red flag)": "Severe or worsening pain",
+                "report sent (emergency)": BREATHING,
+                "report sent (routine)": "Spots or breakouts",
+            }[name]
             page.get_by_label(symptom).check()
             page.get_by_role("button", name="Send to the clinic").click()
         elif name == "unsubscribed":
@@ -371,6 +393,7 @@ EXPECTED_HEADINGS = {
     "warning signs": "Warning signs",
     "report form": "Something not right?",
     "report sent (red flag)": "Call the clinic now",
+    "report sent (emergency)": "Call 999 now",
     "report sent (routine)": "Thank you, your report was sent",
     "link not found": "This link does not work",
     "too many attempts": "Too many attempts",

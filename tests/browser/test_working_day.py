@@ -115,7 +115,7 @@ def test_a_working_day_from_new_patient_to_a_handled_red_flag(
     phone = phone_context.new_page()
     phone.goto(link)
     phone.get_by_role("link", name="Something not right?").click()
-    phone.get_by_label("Pus, yellow crusts or oozing").check()
+    phone.get_by_label("Pus or yellow crusts").check()
     phone.get_by_role("button", name="Send to the clinic").click()
     assert phone.get_by_role("heading", level=1).inner_text() == "Call the clinic now"
     red_flag = ConcernReport.objects.get(patient=treatment.patient)

@@ -10,7 +10,7 @@ run puts them back (a demo login's own authenticator, if set up, is replaced).
 from __future__ import annotations
 
 from base64 import b32decode
-from datetime import timedelta
+from datetime import time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -23,7 +23,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.models import Clinic, StaffMembership, StaffRole
+from clinic.models import Clinic, OpeningHours, StaffMembership, StaffRole, Weekday
 from clinic.two_factor import AUTHENTICATOR_NAME, RECOVERY_DEVICE_NAME, secret_for_typing
 from patients.models import Patient, Treatment
 from patients.services import patient_create, treatment_create
@@ -39,6 +39,13 @@ DEMO_PLATFORM_LOGIN = ("platform", "demo-platform-pass-2026")
 # Known to anyone who reads this file: for the demo only (the command refuses DEBUG off).
 DEMO_TOTP_SECRET = "DEMODEMODEMODEMODEMODEMODEMODEMO"
 DEMO_RECOVERY_CODES = [f"demo-code-{n:02d}" for n in range(1, 11)]
+DEMO_OUT_OF_HOURS_PHONE = "+44 20 7946 0999"
+# Weekdays 9:00 to 18:00 with a lunch hour, Saturday mornings (the clinic's local time).
+DEMO_OPENING_HOURS = [
+    *[(day, time(9), time(13)) for day in range(Weekday.MONDAY, Weekday.SATURDAY)],
+    *[(day, time(14), time(18)) for day in range(Weekday.MONDAY, Weekday.SATURDAY)],
+    (Weekday.SATURDAY, time(10), time(14)),
+]
 DEMO_PATIENTS = [
     ("Jamie", "Okafor", "jamie.okafor@example.com", 5, True),
     ("Sam", "Lindqvist", "sam.lindqvist@example.com", 2, True),
@@ -70,8 +77,10 @@ class Command(BaseCommand):
                 "email": "hello@harbourlane.example",
                 "address": "12 Harbour Lane\nLondon",
                 "sender_name": "Harbour Lane Skin Clinic",
+                "out_of_hours_phone": DEMO_OUT_OF_HOURS_PHONE,
             },
         )
+        self._ensure_contacts(clinic)
         users = {name: self._ensure_user(clinic, name, *spec) for name, spec in DEMO_LOGINS.items()}
         platform = self._ensure_platform_user(*DEMO_PLATFORM_LOGIN)
         second_factor = [users["admin"], platform]
@@ -98,6 +107,17 @@ class Command(BaseCommand):
             self.stdout.write(f"  {device.user.username}: {device.config_url}")
         self.stdout.write("  Recovery codes (each works once per login; load_demo restores them):")
         self.stdout.write(f"    {' '.join(DEMO_RECOVERY_CODES)}")
+
+    def _ensure_contacts(self, clinic: Clinic) -> None:
+        """Opening hours and an out-of-hours phone, for a demo clinic made without them."""
+        if not clinic.out_of_hours_phone:
+            clinic.out_of_hours_phone = DEMO_OUT_OF_HOURS_PHONE
+            clinic.save(update_fields=["out_of_hours_phone"])
+        if not clinic.opening_hours.exists():
+            OpeningHours.objects.bulk_create(
+                OpeningHours(clinic=clinic, weekday=day, opens=opens, closes=closes)
+                for day, opens, closes in DEMO_OPENING_HOURS
+            )
 
     def _ensure_user(
         self,

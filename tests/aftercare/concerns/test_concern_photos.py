@@ -156,7 +156,9 @@ def _upload(data: bytes, name: str = "cheek.jpg") -> SimpleUploadedFile:
 
 
 def _form(upload: SimpleUploadedFile) -> ConcernReportForm:
-    form = ConcernReportForm({"details": "See the photo"}, {"photo": upload})
+    form = ConcernReportForm(
+        {"details": "See the photo"}, {"photo": upload}, hours_since_treatment=24
+    )
     form.is_valid()
     return form
 

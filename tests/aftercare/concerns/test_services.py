@@ -20,14 +20,17 @@ from aftercare import tasks
 from aftercare.concerns.forms import ConcernReportForm, HandleConcernForm
 from aftercare.concerns.services import (
     PHOTO_MAX_SIDE,
+    ExpectedSymptom,
     clean_photo,
     concern_alert_send,
+    concern_expected_symptoms,
     concern_mark_handled,
     concern_report_create,
+    hours_since_treatment,
 )
 from aftercare.links import link_current
 from aftercare.models import (
-    RED_FLAG_SYMPTOMS,
+    SYMPTOM_RULES,
     AftercarePlan,
     ConcernReport,
     PatientLink,
@@ -57,10 +60,10 @@ def photo_storage(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _plan(clinic) -> AftercarePlan:
+def _plan(clinic, *, hours_ago: float = 72) -> AftercarePlan:
     treatment = TreatmentFactory(
         patient=PatientFactory(clinic=clinic, first_name="Robin", last_name="Quill"),
-        performed_at=NOW - timedelta(days=3),
+        performed_at=NOW - timedelta(hours=hours_ago),
     )
     return plan_create(treatment=treatment, now=NOW)
 
@@ -80,8 +83,9 @@ def _report(
     details: str = "",
     photo=None,
     created_at: datetime = NOW,
+    hours_ago: float = 72,
 ) -> ConcernReport:
-    link = link_current(plan=_plan(clinic), now=NOW)
+    link = link_current(plan=_plan(clinic, hours_ago=hours_ago), now=NOW)
     return concern_report_create(
         link=link, symptoms=list(symptoms), details=details, photo=photo, now=created_at
     )
@@ -109,13 +113,47 @@ def test_a_red_flag_symptom_makes_the_report_a_red_flag(clinic):
 
 
 def test_symptoms_that_are_no_warning_sign_leave_the_report_routine(clinic):
-    routine = [s for s in Symptom.values if s not in RED_FLAG_SYMPTOMS]
+    routine = [s for s in Symptom.values if SYMPTOM_RULES[s].warning_from_hours is None]
     assert _report(clinic, symptoms=routine).is_red_flag is False
 
 
-@pytest.mark.parametrize("symptom", sorted(RED_FLAG_SYMPTOMS))
-def test_each_red_flag_symptom_alone_is_a_red_flag(clinic, symptom):
-    assert _report(clinic, symptoms=[symptom]).is_red_flag is True
+@pytest.mark.parametrize(
+    "symptom", sorted(s for s, rule in SYMPTOM_RULES.items() if rule.warning_from_hours == 0)
+)
+def test_each_sign_of_infection_allergy_or_cold_sores_alone_is_a_red_flag_at_hour_0(
+    clinic, symptom
+):
+    assert _report(clinic, symptoms=[symptom], hours_ago=0).is_red_flag is True
+
+
+def test_heat_and_redness_at_hour_2_are_no_red_flag(clinic):
+    report = _report(clinic, symptoms=["heat", "redness"], hours_ago=2)
+    assert report.is_red_flag is False
+    assert concern_expected_symptoms(report=report) == [
+        ExpectedSymptom(label="Skin that feels hot and very inflamed", warning_after_days=3),
+        ExpectedSymptom(label="Redness or swelling", warning_after_days=3),
+    ]
+
+
+def test_heat_and_redness_at_hour_80_are_a_red_flag(clinic):
+    report = _report(clinic, symptoms=["heat", "redness_past_72h"], hours_ago=80)
+    assert report.is_red_flag is True
+    assert concern_expected_symptoms(report=report) == []
+
+
+def test_a_bruise_is_a_red_flag_once_it_should_have_faded(clinic):
+    assert _report(clinic, symptoms=["bruise"], hours_ago=48).is_red_flag is False
+    assert _report(clinic, symptoms=["unusual_bruising"], hours_ago=130).is_red_flag is True
+
+
+def test_trouble_breathing_is_an_emergency_and_a_red_flag_at_hour_0(clinic):
+    report = _report(clinic, symptoms=["breathing"], hours_ago=0)
+    assert (report.is_red_flag, report.is_emergency) == (True, True)
+
+
+def test_the_hours_count_from_the_treatment_in_the_plan(clinic):
+    plan = _plan(clinic, hours_ago=5.5)
+    assert hours_since_treatment(plan=plan, moment=NOW) == 5.5
 
 
 def test_a_report_belongs_to_the_links_plan_patient_and_clinic(clinic):
@@ -189,27 +227,43 @@ def test_a_large_photo_is_shrunk_to_the_maximum_side():
 # The form
 
 
+def _form(data, files=None, *, hours: float = 24) -> ConcernReportForm:
+    return ConcernReportForm(data, files, hours_since_treatment=hours)
+
+
 def test_the_form_refuses_a_report_that_says_nothing():
-    form = ConcernReportForm({"details": "   "})
+    form = _form({"details": "   "})
     assert not form.is_valid()
     assert form.has_error("__all__", code="empty")
 
 
 def test_the_form_takes_words_alone():
-    assert ConcernReportForm({"details": "Looks odd"}).is_valid()
+    assert _form({"details": "Looks odd"}).is_valid()
 
 
 def test_the_form_takes_symptoms_alone():
-    assert ConcernReportForm({"symptoms": ["heat"]}).is_valid()
+    assert _form({"symptoms": ["heat"]}).is_valid()
+
+
+def test_the_form_offers_the_wording_that_fits_the_hour():
+    early = [value for value, _ in _form(None, hours=2).fields["symptoms"].choices]
+    late = [value for value, _ in _form(None, hours=80).fields["symptoms"].choices]
+    assert "redness" in early and "redness_past_72h" not in early
+    assert "redness_past_72h" in late and "redness" not in late
+
+
+def test_the_form_takes_a_symptom_it_offered_a_moment_ago():
+    # Shown at hour 71 with "Redness or swelling", sent at hour 72.
+    assert _form({"symptoms": ["redness"]}, hours=72).is_valid()
 
 
 def test_the_form_refuses_an_unknown_symptom():
-    form = ConcernReportForm({"symptoms": ["sneezing"]})
+    form = _form({"symptoms": ["sneezing"]})
     assert form.has_error("symptoms", code="invalid_choice")
 
 
 def test_the_form_refuses_a_file_that_is_no_image():
-    form = ConcernReportForm(
+    form = _form(
         {"details": "See photo"}, {"photo": _upload(b"%PDF-1.4 not a photo", name="x.jpg")}
     )
     assert form.has_error("photo", code="invalid_image")
@@ -220,13 +274,13 @@ def test_the_form_refuses_a_photo_over_the_size_limit(settings):
     big = _jpeg()
     big_upload = _upload(big)
     big_upload.size = settings.CONCERN_PHOTO_MAX_BYTES + 1
-    form = ConcernReportForm({"details": "See photo"}, {"photo": big_upload})
+    form = _form({"details": "See photo"}, {"photo": big_upload})
     assert form.has_error("photo", code="too_large")
     assert "under 1 MB" in str(form.errors["photo"])
 
 
 def test_the_form_refuses_details_over_2000_characters():
-    form = ConcernReportForm({"details": "x" * 2001})
+    form = _form({"details": "x" * 2001})
     assert form.has_error("details", code="max_length")
 
 
@@ -318,7 +372,7 @@ def test_the_report_list_shows_red_flags_first_then_the_newest(practitioner_clie
     old_routine = _report(clinic, symptoms=["peeling"], created_at=NOW - timedelta(hours=3))
     new_routine = _report(clinic, symptoms=["peeling"], created_at=NOW)
     old_red = _report(clinic, symptoms=["pus"], created_at=NOW - timedelta(hours=5))
-    new_red = _report(clinic, symptoms=["heat"], created_at=NOW - timedelta(hours=1))
+    new_red = _report(clinic, symptoms=["fever"], created_at=NOW - timedelta(hours=1))
     response = practitioner_client.get(reverse("aftercare:concern_list"))
     assert list(response.context["open_reports"]) == [new_red, old_red, new_routine, old_routine]
 

@@ -930,3 +930,20 @@ def test_an_item_after_a_restriction_moves_when_the_practitioner_changes_it():
 def test_an_item_after_a_restriction_survives_storing():
     plan = plan_for(guidance=replace(GUIDANCE, items=(BRUSHES,)))
     assert plan_from_dict(plan_to_dict(plan)) == plan
+
+
+def test_warnings_active_at_leave_out_those_that_start_later():
+    plan = plan_for()
+    keys = {w.key for w in plan.warnings_active_at(plan.performed_at)}
+    assert keys == {"infection_signs"}
+    later = {w.key for w in plan.warnings_active_at(plan.performed_at + timedelta(hours=80))}
+    assert later == {"infection_signs", "lasting_redness"}
+
+
+def test_warnings_on_day_of_include_those_starting_later_that_day():
+    plan = plan_for()  # 10:00; lasting redness from 72 h, so 10:00 on day 3
+    morning_of_day_3 = datetime(2026, 3, 13, 8, 0, tzinfo=LONDON)
+    assert "lasting_redness" not in {w.key for w in plan.warnings_active_at(morning_of_day_3)}
+    assert "lasting_redness" in {w.key for w in plan.warnings_on_day_of(morning_of_day_3)}
+    day_2 = datetime(2026, 3, 12, 8, 0, tzinfo=LONDON)
+    assert "lasting_redness" not in {w.key for w in plan.warnings_on_day_of(day_2)}

@@ -1,3 +1,4 @@
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -7,7 +8,7 @@ from django.utils.html import escape
 
 from aftercare.models import AftercarePlan
 from aftercare.plans.services import plan_create
-from tests.factories import TreatmentFactory
+from tests.factories import OpeningHoursFactory, TreatmentFactory
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -45,6 +46,25 @@ def test_the_sheet_gives_each_warning_sign_and_what_to_do(practitioner_client, p
         assert escape(warning.title) in page
     assert "emergency number" in page
     assert "<strong>contact your clinic</strong>" in page.lower()
+
+
+def test_the_sheet_says_whom_to_call_with_both_numbers_and_the_hours(practitioner_client, plan):
+    clinic = plan.treatment.clinic
+    OpeningHoursFactory(clinic=clinic, weekday=0, opens="09:00", closes="18:00")
+    page = practitioner_client.get(reverse("aftercare:sheet", args=[plan.pk])).content.decode()
+    who = " ".join(re.search(r'<div class="who-to-call">(.*?)</div>', page, re.S)[1].split())
+    assert '<a href="tel:999"><strong>Call 999 now</strong></a>' in who
+    assert '<a href="tel:+442079460123">+44 20 7946 0123</a> (open Mon 9:00-18:00)' in who
+    assert '<a href="tel:+442079460999">+44 20 7946 0999</a>' in who
+    assert "open now" not in who and "closed now" not in who
+
+
+def test_the_sheet_gives_the_emergency_number_of_the_clinics_country(practitioner_client, plan):
+    clinic = plan.treatment.clinic
+    clinic.country = "US"
+    clinic.save()
+    page = practitioner_client.get(reverse("aftercare:sheet", args=[plan.pk])).content.decode()
+    assert "Call 911 now" in page
 
 
 def test_regenerating_makes_a_new_revision(practitioner_client, plan):

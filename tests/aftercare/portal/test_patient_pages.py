@@ -278,12 +278,21 @@ def test_every_plan_page_has_the_clinics_phone_as_a_tel_link(client, clock, name
     assert 'href="tel:+442079460123"' in html
 
 
-def test_warning_signs_lists_every_warning_of_the_plan(client, clock):
+def test_warning_signs_lists_every_warning_that_applies_now(client, clock):
     plan = _plan()
     html = _signed_in(client, plan).get(_page(plan, "warning_signs")).content.decode()
-    titles = [warning.title for warning in plan.content_plan.warnings]
-    assert titles
+    titles = [w.title for w in plan.content_plan.warnings_active_at(timezone.now())]
+    assert len(titles) >= 4
     assert [title for title in titles if f"<h2>{escape(title)}</h2>" in html] == titles
+
+
+def test_lasting_redness_is_a_warning_sign_only_from_the_third_day(client, clock):
+    plan = _plan()
+    lasting = next(w for w in plan.content_plan.warnings if "W1" in w.fact_ids)
+    signed_in = _signed_in(client, plan)
+    assert escape(lasting.title) not in signed_in.get(_page(plan, "warning_signs")).content.decode()
+    clock.move_to(lasting.starts_at + timedelta(minutes=1))
+    assert escape(lasting.title) in signed_in.get(_page(plan, "warning_signs")).content.decode()
 
 
 # Something not right?
@@ -312,7 +321,7 @@ def test_a_report_is_stored_for_the_patients_plan(client, clock):
     plan = _plan()
     _signed_in(client, plan).post(
         _page(plan, "report"),
-        _form(client, {"symptoms": ["heat", "peeling"], "details": "  Hot cheeks  "}),
+        _form(client, {"symptoms": ["pus", "peeling"], "details": "  Yellow crust  "}),
     )
     report = ConcernReport.objects.get()
     assert (report.plan, report.patient, report.clinic) == (
@@ -321,8 +330,8 @@ def test_a_report_is_stored_for_the_patients_plan(client, clock):
         plan.treatment.clinic,
     )
     assert (report.symptoms, report.details, report.is_red_flag) == (
-        ["heat", "peeling"],
-        "Hot cheeks",
+        ["pus", "peeling"],
+        "Yellow crust",
         True,
     )
     assert report.created_at == DAY_3
@@ -346,6 +355,150 @@ def test_a_report_can_carry_a_photo(client, clock, photo_storage):
     report = ConcernReport.objects.get()
     assert report.photo.name.endswith(".jpg")
     assert (photo_storage / report.photo.name).exists()
+
+
+def _report(client: Client, plan: AftercarePlan, symptoms: list[str]) -> str:
+    response = _signed_in(client, plan).post(
+        _page(plan, "report"), _form(client, {"symptoms": symptoms})
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_heat_and_redness_two_hours_after_treatment_are_normal_and_no_call_now(client, clock):
+    clock.move_to(TREATED + timedelta(hours=2))
+    plan = _plan()
+    html = _report(client, plan, ["heat", "redness"])
+    assert not ConcernReport.objects.get().is_red_flag
+    assert CALL_NOW not in html
+    assert "alert urgent" not in html
+    assert "What you ticked is normal at this stage" in html
+    assert (
+        "<strong>Skin that feels hot and very inflamed</strong>: this is normal in the first 3 days"
+        in (html)
+    )
+    assert "What your plan says is normal now" in html
+    assert "The clinic's team will still read your report." in html
+
+
+def test_heat_and_redness_80_hours_after_treatment_are_a_red_flag(client, clock):
+    clock.move_to(TREATED + timedelta(hours=80))
+    plan = _plan()
+    html = _report(client, plan, ["heat", "redness_past_72h"])
+    assert ConcernReport.objects.get().is_red_flag
+    assert f"<h1>{CALL_NOW}</h1>" in html
+
+
+def test_trouble_breathing_on_day_0_says_call_the_emergency_number_first(client, clock):
+    clock.move_to(TREATED + timedelta(minutes=30))
+    plan = _plan()
+    html = _report(client, plan, ["breathing"])
+    report = ConcernReport.objects.get()
+    assert (report.is_red_flag, report.is_emergency) == (True, True)
+    content = html[html.index('<main id="main">') :]
+    assert content.index("<h1>Call 999 now</h1>") < content.index("tel:+442079460123")
+    assert '<a class="button warn" href="tel:999">Call 999 now</a>' in html
+
+
+def test_an_australian_clinic_says_000(client, clock):
+    plan = _plan(clinic=ClinicFactory(timezone="Australia/Sydney"))
+    assert "<h1>Call 000 now</h1>" in _report(client, plan, ["breathing"])
+
+
+def test_the_form_does_not_offer_still_there_after_3_days_on_day_0(client, clock):
+    clock.move_to(TREATED + timedelta(hours=2))
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "report")).content.decode()
+    assert "Redness or swelling still there after 3 days" not in html
+    assert 'value="redness"' in html
+    assert "Trouble breathing or swallowing" in html
+
+
+def test_the_form_offers_still_there_after_3_days_from_hour_72(client, clock):
+    clock.move_to(TREATED + timedelta(hours=73))
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "report")).content.decode()
+    assert "Redness or swelling still there after 3 days" in html
+    assert 'value="redness"' not in html
+
+
+# Who to call: the clinic when it is open, the out-of-hours line when it is closed
+
+WEEKDAYS = [(day, "09:00", "18:00") for day in range(5)]
+CLINIC_TEL = 'href="tel:+442079460123"'
+OUT_OF_HOURS_TEL = 'href="tel:+442079460999"'
+
+
+def _open_weekdays(**kwargs):
+    return ClinicFactory(opening_hours=WEEKDAYS, **kwargs)
+
+
+def _who_to_call(html: str) -> str:
+    return re.search(r'<section class="who-to-call".*?</section>', html, re.S).group(0)
+
+
+def test_warning_signs_give_the_clinics_number_while_it_is_open(client, clock):
+    plan = _plan(clinic=_open_weekdays())  # Friday 10:00
+    html = _signed_in(client, plan).get(_page(plan, "warning_signs")).content.decode()
+    section = _who_to_call(html)
+    assert "we are open now" in section
+    assert f"<a {CLINIC_TEL}>Call us on +44 20 7946 0123</a>" in section
+    assert '<a href="tel:999"><strong>Call 999 now</strong></a>' in section
+    assert "Our opening hours: Mon-Fri 9:00-18:00." in section
+
+
+def test_warning_signs_give_the_out_of_hours_number_while_it_is_closed(client, clock):
+    clock.move_to(datetime(2026, 5, 15, 20, 0, tzinfo=LONDON))  # Friday evening
+    plan = _plan(clinic=_open_weekdays())
+    html = _signed_in(client, plan).get(_page(plan, "warning_signs")).content.decode()
+    section = _who_to_call(html)
+    assert "we are closed now" in section
+    assert f"<a {OUT_OF_HOURS_TEL}>call our out-of-hours line on +44 20 7946 0999</a>" in section
+    assert "When we are open, call us on" in section
+
+
+def test_closed_without_an_out_of_hours_number_says_when_it_opens(client, clock):
+    clock.move_to(datetime(2026, 5, 15, 20, 0, tzinfo=LONDON))  # Friday evening
+    plan = _plan(clinic=_open_weekdays(out_of_hours_phone=""))
+    section = _who_to_call(
+        _signed_in(client, plan).get(_page(plan, "warning_signs")).content.decode()
+    )
+    assert "We open again on Monday at 9:00." in section
+    assert "If it can't wait, call 999 or go to urgent care." in section
+
+
+def test_without_opening_hours_the_page_gives_both_numbers_and_no_claim(client, clock):
+    plan = _plan()
+    section = _who_to_call(
+        _signed_in(client, plan).get(_page(plan, "warning_signs")).content.decode()
+    )
+    assert CLINIC_TEL in section and OUT_OF_HOURS_TEL in section
+    assert "open now" not in section and "closed now" not in section
+
+
+def test_today_has_a_card_with_the_two_numbers_to_call_now(client, clock):
+    plan = _plan(clinic=_open_weekdays())
+    section = _who_to_call(_signed_in(client, plan).get(_page(plan, "today")).content.decode())
+    assert '<a class="button warn" href="tel:999">' in section
+    assert f'<a class="button" {CLINIC_TEL}>Other warning signs: call us on' in section
+
+
+def test_today_at_night_gives_the_out_of_hours_number(client, clock):
+    clock.move_to(datetime(2026, 5, 15, 23, 0, tzinfo=LONDON))
+    plan = _plan(clinic=_open_weekdays())
+    section = _who_to_call(_signed_in(client, plan).get(_page(plan, "today")).content.decode())
+    assert (
+        f'<a class="button" {OUT_OF_HOURS_TEL}>Other warning signs: call our out-of-hours line'
+        in (section)
+    )
+
+
+def test_a_red_flag_when_closed_says_call_the_out_of_hours_line(client, clock):
+    clock.move_to(datetime(2026, 5, 15, 20, 0, tzinfo=LONDON))
+    plan = _plan(clinic=_open_weekdays())
+    html = _report(client, plan, ["pus"])
+    assert "<h1>Call our out-of-hours line now</h1>" in html
+    assert f'<a class="button warn" {OUT_OF_HOURS_TEL}>Call +44 20 7946 0999</a>' in html
 
 
 # Calendar file
