@@ -20,7 +20,7 @@ from django.db.models import F, Q
 from django.utils.functional import cached_property
 
 from aftercare.planner.adjustments import KINDS as ADJUSTMENT_KINDS
-from aftercare.planner.inputs import INTENSITY_FACTORS, ITEM_KINDS
+from aftercare.planner.inputs import AREAS, DEVICES, HISTORY_FLAGS, INTENSITY_FACTORS, ITEM_KINDS
 from aftercare.planner.planning import Plan, plan_from_dict
 
 if TYPE_CHECKING:
@@ -49,6 +49,13 @@ class FactorKind(models.TextChoices):
     DEVICE = "device", "Device is"
     HISTORY = "history", "Patient's history includes"
 
+
+# What the `value` of an intensity row of each kind names; the other kinds use a threshold.
+FACTOR_VALUES: dict[str, tuple[str, ...]] = {
+    FactorKind.AREA: AREAS,
+    FactorKind.DEVICE: DEVICES,
+    FactorKind.HISTORY: HISTORY_FLAGS,
+}
 
 assert tuple(ItemKind.values) == ITEM_KINDS
 assert set(FactorKind.values) == set(INTENSITY_FACTORS)
@@ -308,6 +315,21 @@ class IntensityFactor(ClinicGuidanceRow):
     def __str__(self) -> str:
         subject = self.value or self.threshold
         return f"{self.get_factor_display()} {subject}: {self.points} points"
+
+    def clean(self) -> None:
+        super().clean()
+        known = FACTOR_VALUES.get(self.factor)
+        if known is not None and self.value not in known:
+            raise ValidationError(
+                {
+                    "value": ValidationError(
+                        "%(value)r is not one of: %(known)s. A row that matches nothing "
+                        "would never add its points.",
+                        code="unknown_value",
+                        params={"value": self.value, "known": ", ".join(known)},
+                    )
+                }
+            )
 
 
 class IntensityLevel(ClinicGuidanceRow):

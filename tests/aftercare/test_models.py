@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from aftercare.links import link_issue
@@ -12,6 +13,8 @@ from aftercare.models import (
     SYMPTOM_RULES,
     AftercarePlan,
     ConcernReport,
+    GuidanceItem,
+    IntensityFactor,
     PatientLink,
     Reminder,
     ReminderStatus,
@@ -23,7 +26,7 @@ from aftercare.models import (
     symptoms_offered,
 )
 from aftercare.plans.services import course_end, course_start, plan_create
-from tests.factories import TreatmentFactory
+from tests.factories import ClinicFactory, TreatmentFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -176,3 +179,35 @@ def test_a_report_of_trouble_breathing_is_an_emergency(plan):
     assert report.is_emergency
     report.symptoms = ["pus"]
     assert not report.is_emergency
+
+
+@pytest.mark.parametrize(
+    ("factor", "value"),
+    [("history", "slow-healing"), ("area", "face"), ("device", "laser")],
+)
+def test_an_intensity_row_that_names_nothing_is_refused(factor, value):
+    row = IntensityFactor(clinic=ClinicFactory(), factor=factor, value=value, points=1)
+    with pytest.raises(ValidationError) as raised:
+        row.full_clean()
+    assert raised.value.error_dict["value"][0].code == "unknown_value"
+
+
+def test_an_intensity_row_for_a_history_flag_is_accepted():
+    IntensityFactor(
+        clinic=ClinicFactory(), factor="history", value="sensitive_skin", points=1
+    ).full_clean()
+
+
+def test_an_item_after_a_restriction_the_clinic_lacks_is_refused():
+    clinic = ClinicFactory()
+    item = GuidanceItem(
+        clinic=clinic,
+        key="brushes",
+        kind="do",
+        title="Brushes",
+        body="Wash them.",
+        after_restriction="no-such-thing",
+    )
+    with pytest.raises(ValidationError) as raised:
+        item.full_clean()
+    assert raised.value.error_dict["after_restriction"][0].code == "unknown_restriction"
