@@ -27,7 +27,7 @@ def logged_in(live_server, page, practitioner):
 
 
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
-def test_the_sheet_prints_on_one_page(live_server, logged_in, clinic, artifacts, paper):
+def test_the_sheet_prints_on_at_most_two_pages(live_server, logged_in, clinic, artifacts, paper):
     treatment = TreatmentFactory(
         patient__clinic=clinic,
         areas=["cheeks", "periorbital", "neck"],
@@ -40,4 +40,4 @@ def test_the_sheet_prints_on_one_page(live_server, logged_in, clinic, artifacts,
     logged_in.emulate_media(media="print")
     pdf = logged_in.pdf(format=paper, print_background=True)
     (artifacts / f"instruction-sheet-{paper}.pdf").write_bytes(pdf)
-    assert _page_count(pdf) == 1
+    assert _page_count(pdf) <= 2

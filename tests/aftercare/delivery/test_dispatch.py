@@ -777,12 +777,12 @@ def test_the_body_has_a_visible_unsubscribe_link(smtp_sink, now):
 
 
 @pytest.mark.django_db
-def test_the_email_gives_every_warning_sign_in_full(smtp_sink, now):
-    warnings = _plan(now).content_plan.warnings
+def test_the_email_gives_every_warning_sign_of_its_day_in_full(smtp_sink, now):
+    warnings = _plan(now).content_plan.warnings_on_day_of(now)
     dispatch_due(now=now)
     [message] = smtp_sink.messages
     text, html = _text(message), _html(message)
-    assert warnings
+    assert len(warnings) >= 4
     for warning in warnings:
         assert warning.title in text
         assert warning.body_md.replace("**", "").split(". ")[0] in " ".join(text.split())
