@@ -342,7 +342,7 @@ def create_cohorts(count: int) -> list[Cohort]:
     with transaction.atomic():
         clinic = ClinicFactory(name="Bench Skin Clinic", slug="bench-skin")
         practitioner = UserFactory()
-    shipped = create_cohort("shipped", clinic, practitioner, count, marker="of your recovery")
+    shipped = create_cohort("shipped", clinic, practitioner, count, marker="What matters today")
     GuidanceItem.objects.bulk_create(
         GuidanceItem(
             clinic=clinic,

@@ -11,7 +11,8 @@ from django.template.loader import render_to_string
 
 from aftercare.guidance.markdown import render_markdown
 from aftercare.models import Reminder
-from aftercare.planner.planning import Plan
+from aftercare.planner.planning import Plan, utc
+from aftercare.planner.today import POINTS_IN_AN_EMAIL, today_points
 from clinic.contacts import who_to_call
 
 TOKEN_MASK = "[patient link]"
@@ -35,7 +36,11 @@ def reminder_email(
         "reminder": reminder,
         "covers_html": render_markdown(reminder.covers),
         "plan": plan,
-        "restrictions": plan.restrictions_active_at(reminder.due_at),
+        # The day's few points, as Today shows them at the moment the email is due.
+        "points": today_points(plan, reminder.due_at, limit=POINTS_IN_AN_EMAIL),
+        "restrictions": sorted(
+            plan.restrictions_active_at(reminder.due_at), key=lambda r: (utc(r.ends_at), r.label)
+        ),
         "warnings": plan.warnings_on_day_of(reminder.due_at),
         "clinic": clinic,
         # Read at a time nobody knows: both numbers, with the opening hours.

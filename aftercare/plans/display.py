@@ -1,9 +1,12 @@
-"""Shape a stored plan for the templates that show it (staff page, print sheet, previews)."""
+"""Shape a stored plan for the templates that show it (staff page, print sheet, previews,
+the patient's Today and Timeline pages)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from aftercare.planner.planning import (
     Plan,
@@ -11,7 +14,9 @@ from aftercare.planner.planning import (
     PlannedItem,
     PlannedPhase,
     PlannedRestriction,
+    hours_after,
 )
+from aftercare.planner.today import day_label
 
 KIND_HEADINGS = {
     "expect": "What to expect",
@@ -19,6 +24,20 @@ KIND_HEADINGS = {
     "avoid": "What to avoid",
     "product": "Products that help",
 }
+# The word in front of a point on Today, where kinds are mixed in one list.
+KIND_TAGS = {"expect": "Expect", "do": "Do", "avoid": "Avoid", "product": "Use"}
+
+# What the start of a phase of the shipped guidance means to a patient. A phase a clinic
+# adds gets "<its name> begins".
+PHASE_MILESTONES = {
+    "proliferation": "Flaking may start",
+    "remodelling": "New collagen starts to firm up",
+}
+REDNESS_MILESTONE = "Most redness gone"
+BOOKING_MILESTONE = "Time to book your next session"
+# The guidance's reminder moment about booking the next session (default_guidance.py):
+# without a course it is the only date the plan has for that.
+REBOOKING_REMINDER = "rebooking"
 
 
 @dataclass(frozen=True)
@@ -29,11 +48,35 @@ class DayView:
     new_items: tuple[PlannedItem, ...]  # what starts that day
     restrictions_ending: tuple[PlannedRestriction, ...]
 
+    @property
+    def label(self) -> str:
+        return day_label(self.day.number)
+
+    @property
+    def entries(self) -> tuple[tuple[PlannedItem, bool], ...]:
+        """Each item of the day with whether it starts that day, the new ones first."""
+        new = {item.key for item in self.new_items}
+        ordered = sorted(self.items, key=lambda item: item.key not in new)  # stable
+        return tuple((item, item.key in new) for item in ordered)
+
 
 @dataclass(frozen=True)
 class SheetLine:
     item: PlannedItem
     when: str  # "day 0", "days 1–3", "from day 3"
+
+
+@dataclass(frozen=True)
+class MilestoneDay:
+    """What happens on one local day of the plan, in the patient's words."""
+
+    day_number: int
+    date: date
+    titles: tuple[str, ...]
+
+    @property
+    def label(self) -> str:
+        return day_label(self.day_number)
 
 
 def sheet_sections(plan: Plan) -> list[tuple[str, list[SheetLine]]]:
@@ -48,6 +91,56 @@ def sheet_sections(plan: Plan) -> list[tuple[str, list[SheetLine]]]:
         if lines:
             sections.append((heading, lines))
     return sections
+
+
+def grouped_by_kind(items: Iterable[PlannedItem]) -> list[tuple[str, list[PlannedItem]]]:
+    """(heading, items) for each kind that has items, in KIND_HEADINGS order."""
+    listed = list(items)
+    groups = [
+        (heading, [item for item in listed if item.kind == kind])
+        for kind, heading in KIND_HEADINGS.items()
+    ]
+    return [(heading, group) for heading, group in groups if group]
+
+
+def plan_milestones(plan: Plan) -> tuple[MilestoneDay, ...]:
+    """The moments that change things, by local day: redness mostly gone (the plan's
+    expected downtime), each later phase beginning, each restriction ending, and the
+    window for the next session. Worked out from the plan, never from email subjects."""
+    tz = ZoneInfo(plan.timezone)
+    moments: list[tuple[datetime, str]] = [
+        (hours_after(plan.performed_at, plan.intensity.downtime_hours), REDNESS_MILESTONE)
+    ]
+    moments += [
+        (phase.starts_at, PHASE_MILESTONES.get(phase.key, f"{phase.name} begins"))
+        for phase in plan.phases[1:]
+    ]
+    moments += [(r.ends_at, f"{r.label}: OK again") for r in plan.restrictions]
+    booking = _booking_opens(plan)
+    if booking is not None:
+        moments.append((datetime.combine(booking, time(0), tzinfo=tz), BOOKING_MILESTONE))
+
+    by_day: dict[date, list[tuple[datetime, str]]] = {}
+    for at, title in moments:
+        by_day.setdefault(at.astimezone(tz).date(), []).append((at, title))
+    first = plan.performed_at.astimezone(tz).date()
+    return tuple(
+        MilestoneDay(
+            day_number=(day - first).days,
+            date=day,
+            titles=tuple(title for _, title in sorted(found, key=lambda pair: pair[0])),
+        )
+        for day, found in sorted(by_day.items())
+    )
+
+
+def _booking_opens(plan: Plan) -> date | None:
+    if plan.course is not None:
+        return plan.course.next_window_opens  # None after the last session of a course
+    for reminder in plan.reminders:
+        if reminder.key == REBOOKING_REMINDER:
+            return reminder.send_at.date()
+    return None
 
 
 def _days_label(plan: Plan, item: PlannedItem) -> str:

@@ -36,8 +36,14 @@ from aftercare.links import (
 )
 from aftercare.models import PatientLink
 from aftercare.planner.planning import Plan
+from aftercare.planner.today import (
+    POINTS_ON_A_PAGE,
+    day_label,
+    today_items,
+    wait_list,
+)
 from aftercare.plans.calendar import plan_calendar
-from aftercare.plans.display import KIND_HEADINGS, plan_context
+from aftercare.plans.display import KIND_TAGS, grouped_by_kind, plan_context, plan_milestones
 from aftercare.plans.visits import followed_plan
 from aftercare.portal import ratelimit
 from aftercare.portal.session import LINK_SESSION_KEY
@@ -182,12 +188,19 @@ def today(request: HttpRequest, link: PatientLink) -> HttpResponse:
     plan = link.plan.content_plan
     context = _page_context(request, link, plan, "today")
     now = cast(datetime, context["now"])
-    active = [item for item in plan.items_active_at(now) if item.kind != "warning"]
-    context["today_groups"] = [
-        (label, [item for item in active if item.kind == kind])
-        for kind, label in KIND_HEADINGS.items()
-        if any(item.kind == kind for item in active)
-    ]
+    # One place for each thing: the first few items as points, the rest one tap away,
+    # and restrictions only in their own list (aftercare.planner.today).
+    items = today_items(plan, now)
+    points, more = items[:POINTS_ON_A_PAGE], items[POINTS_ON_A_PAGE:]
+    context.update(
+        {
+            "day_label": day_label(plan.day_number_at(now)),
+            "points": [(KIND_TAGS[item.kind], item) for item in points],
+            "more_groups": grouped_by_kind(more),
+            "more_count": len(more),
+            "wait": wait_list(plan, now),
+        }
+    )
     return render(request, "patient/today.html", context)
 
 
@@ -196,6 +209,7 @@ def timeline(request: HttpRequest, link: PatientLink) -> HttpResponse:
     plan = link.plan.content_plan
     context = _page_context(request, link, plan, "timeline")
     context.update(plan_context(plan))
+    context["milestones"] = plan_milestones(plan)
     return render(request, "patient/timeline.html", context)
 
 

@@ -160,15 +160,17 @@ def _heading(page) -> str:
 def test_the_emailed_link_opens_today_on_day_3(phone, smtp_sink, site, artifacts):
     plan, link = _emailed_link(smtp_sink, site, days_ago=3)
     phone.goto(link)
-    assert _heading(phone) == "Day 3 of your recovery"
+    assert _heading(phone) == "Day 3"
     assert urlsplit(phone.url).path == reverse("patient:today", args=[plan.treatment.clinic.slug])
     phone.screenshot(path=artifacts / "patient-today.png", full_page=True)
 
 
-def test_the_emailed_link_on_the_day_of_the_treatment_opens_day_0(phone, smtp_sink, site):
+def test_the_emailed_link_on_the_day_of_the_treatment_opens_the_treatment_day(
+    phone, smtp_sink, site
+):
     _, link = _emailed_link(smtp_sink, site, days_ago=0)
     phone.goto(link)
-    assert _heading(phone) == "Day 0 of your recovery"
+    assert _heading(phone) == "Treatment day"
 
 
 def test_the_timeline_highlights_today(phone, smtp_sink, site, artifacts):
@@ -306,11 +308,11 @@ def test_the_pages_can_be_read_and_used_without_javascript(
     _, link = _emailed_link(smtp_sink, site)
     titles = _visit_every_page(phone_without_javascript, link)
     assert titles == [
-        "Day 3 of your recovery",
+        "Day 3",
         "Your recovery timeline",
         "Warning signs",
         "Something not right?",
-        "Day 3 of your recovery",
+        "Day 3",
     ]
 
 
@@ -388,7 +390,7 @@ def _reach(page, site: str, name: str, settings) -> None:
 
 
 EXPECTED_HEADINGS = {
-    "today": "Day 3 of your recovery",
+    "today": "Day 3",
     "timeline": "Your recovery timeline",
     "warning signs": "Warning signs",
     "report form": "Something not right?",

@@ -18,6 +18,7 @@ from django.utils import timezone
 from aftercare import tasks
 from aftercare.delivery.dispatch import dispatch_due
 from aftercare.models import PlanAdjustment, SentMessage
+from aftercare.planner.today import day_label, relative_days
 from aftercare.plans.services import plan_create
 from clinic.models import StaffRole
 from tests.factories import (
@@ -96,12 +97,16 @@ def test_a_practitioner_extends_makeup_and_the_patient_sees_the_new_end_on_today
     zone = ZoneInfo(clinic.timezone)
     new_end = timezone.localtime(treatment.performed_at + timedelta(hours=72), zone)
     phone.goto(link)
-    # Day 0 is the treatment's local day (so "Day 1" just after midnight).
+    # Day 0 is the treatment's local day, the "Treatment day" (so "Day 1" just after midnight).
     treated_on = timezone.localdate(treatment.performed_at, zone)
-    day = (timezone.localdate(timezone=zone) - treated_on).days
-    assert phone.get_by_role("heading", level=1).inner_text().startswith(f"Day {day} ")
+    today = timezone.localdate(timezone=zone)
+    heading = phone.get_by_role("heading", level=1).inner_text()
+    assert heading == day_label((today - treated_on).days)
     makeup = phone.locator(".restrictions li", has_text="Makeup")
-    assert makeup.inner_text() == (f"Makeup: from {new_end:%A %H:%M} ({new_end.day} {new_end:%B})")
+    in_days = relative_days((new_end.date() - today).days)
+    assert makeup.inner_text() == (
+        f"Makeup: OK again from {new_end:%a} {new_end.day} {new_end:%b, %H:%M} ({in_days})"
+    )
     phone.screenshot(path=artifacts / "patient-today-adjusted.png", full_page=True)
 
     adjustment = PlanAdjustment.objects.get()

@@ -7,6 +7,7 @@ opening hours, for every other warning sign.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ from django.utils.html import escape
 
 from aftercare.delivery.emails import reminder_email
 from aftercare.models import AftercarePlan, Reminder
+from aftercare.planner.today import today_items, today_points
 from aftercare.plans.services import plan_create
 from tests.factories import ClinicFactory, TreatmentFactory
 
@@ -114,3 +116,54 @@ def test_the_subject_carries_no_health_detail_or_number():
     plan = _plan()
     email = _email(plan)
     assert email.message.subject == f"A message from {plan.treatment.clinic.sender_name}"
+
+
+# What the email leads with
+
+
+def test_both_parts_lead_with_the_days_points_then_the_warning_signs_then_the_link():
+    plan = _plan()
+    email = _email(plan)
+    points = today_points(plan.content_plan, TREATED + timedelta(minutes=5), limit=3)
+    assert len(points) == 3
+    for part in (_flat(email.text), _flat(email.html)):
+        warnings = part.index("Warning signs and what to do")
+        link = part.index("https://example.com/p/x/")
+        assert part.index("The main points for today") < warnings < link
+    for point in points:
+        assert _flat(email.text).index(point.title) < _flat(email.text).index("Warning signs")
+        assert _flat(email.html).index(escape(point.title)) < _flat(email.html).index(
+            "Warning signs"
+        )
+
+
+def test_the_points_are_the_first_three_of_today_at_the_send_time():
+    plan = _plan()
+    email = _email(plan)
+    ranked = today_items(plan.content_plan, TREATED + timedelta(minutes=5))
+    assert all(f"* {item.title}" in email.text for item in ranked[:3])
+    assert all(f"* {item.title}\n" not in email.text for item in ranked[3:])
+
+
+def test_what_to_wait_for_reads_ok_again_with_the_weekday_date_and_time():
+    email = _email(_plan())  # treated Tuesday 12 May 14:30; makeup waits 48 hours
+    assert "- Makeup: OK again from Thu 14 May, 14:30" in email.text
+    assert "<strong>Makeup</strong>: OK again from Thu 14 May, 14:30" in email.html
+    assert "Thursday" not in email.text
+
+
+def test_what_to_wait_for_is_sorted_by_its_end():
+    plan = _plan()
+    text = _email(plan).text
+    listed = re.findall(r"^- (.+): OK again from ", text, re.M)
+    ends = {r.label: r.ends_at for r in plan.content_plan.restrictions}
+    assert len(listed) >= 3
+    assert listed == sorted(listed, key=lambda label: (ends[label], label))
+    assert text.index("https://example.com/p/x/") < text.index("Still to avoid for now")
+
+
+def test_the_subject_stays_free_of_the_points():
+    plan = _plan()
+    email = _email(plan)
+    for point in today_points(plan.content_plan, TREATED + timedelta(minutes=5), limit=3):
+        assert point.title.lower() not in email.message.subject.lower()

@@ -165,7 +165,7 @@ def test_the_emailed_link_opens_day_0_of_the_plan(delivered, live_server):
         body = response.read().decode()
         assert response.status == 200
         assert response.headers["Cache-Control"] == "no-store"
-    assert "Day 0 of your recovery" in body
+    assert "<h1>Treatment day</h1>" in body
 
 
 def test_the_list_unsubscribe_url_stops_every_pending_reminder(delivered, live_server):

@@ -134,7 +134,7 @@ def test_the_patients_today_page_shows_the_change_at_once(practitioner_client, p
     patient.get(reverse("patient:open", args=[slug, token_for(link)]))
     end_before = timezone.localtime(plan.treatment.performed_at + timedelta(hours=48), LONDON)
     assert (
-        end_before.strftime("%A %H:%M")
+        end_before.strftime("%a %-d %b, %H:%M")
         in patient.get(reverse("patient:today", args=[slug])).content.decode()
     )
 
@@ -145,9 +145,9 @@ def test_the_patients_today_page_shows_the_change_at_once(practitioner_client, p
 
     today = patient.get(reverse("patient:today", args=[slug])).content.decode()
     end_after = timezone.localtime(plan.treatment.performed_at + timedelta(hours=72), LONDON)
-    assert f"Makeup</strong>: from {end_after.strftime('%A %H:%M')}" in today
+    assert f"Makeup</strong>: OK again from {end_after.strftime('%a %-d %b, %H:%M')}" in today
     assert "A note from your practitioner" in today
-    assert today.index("Rest tonight.") < today.index("Avoid until")
+    assert today.index("Rest tonight.") < today.index("What has to wait")
 
 
 # Front desk and other clinics

@@ -219,7 +219,7 @@ def test_the_next_email_shows_the_new_end_and_carries_the_note_once(smtp_sink):
     smtp_sink.clear()
     dispatch_due(now=T0 + timedelta(days=3, hours=1))  # day-1 and day-3
     texts = [_sent_text(m) for m in smtp_sink.wait_for(2)]
-    assert "Makeup: from Friday 13 March, 11:00" in texts[0]
+    assert "Makeup: OK again from Fri 13 Mar, 11:00" in texts[0]
     assert ["No makeup for 72 hours, please." in text for text in texts] == [True, False]
 
 

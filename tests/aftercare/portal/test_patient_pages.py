@@ -183,14 +183,14 @@ def test_today_shows_the_day_of_recovery(client, clock):
     plan = _plan()
     response = _signed_in(client, plan).get(_page(plan, "today"))
     assert response.status_code == 200
-    assert "<h1>Day 3 of your recovery</h1>" in response.content.decode()
+    assert "<h1>Day 3</h1>" in response.content.decode()
 
 
-def test_today_on_the_day_of_the_treatment_is_day_0(client, clock):
+def test_today_on_the_day_of_the_treatment_is_the_treatment_day(client, clock):
     clock.move_to(TREATED + timedelta(hours=1))
     plan = _plan()
     response = _signed_in(client, plan).get(_page(plan, "today"))
-    assert "<h1>Day 0 of your recovery</h1>" in response.content.decode()
+    assert "<h1>Treatment day</h1>" in response.content.decode()
 
 
 def test_today_says_until_when_to_avoid_something_in_the_clinics_timezone(client, clock):
@@ -201,15 +201,44 @@ def test_today_says_until_when_to_avoid_something_in_the_clinics_timezone(client
     makeup = next(r for r in plan.content_plan.restrictions if r.key == "makeup")
     assert makeup.hours == 48
     response = _signed_in(client, plan).get(_page(plan, "today"))
-    assert "<strong>Makeup</strong>: from Thursday 14:30" in response.content.decode()
+    assert "<strong>Makeup</strong>: OK again from Thu 14 May, 14:30" in response.content.decode()
 
 
-def test_today_leaves_out_restrictions_that_have_ended(client, clock):
+def test_today_says_in_how_many_days_a_wait_ends(client, clock):
+    clock.move_to(DAY_1)  # Wednesday: makeup is OK again on Thursday, sunbathing much later
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "today")).content.decode()
+    assert "<strong>Makeup</strong>: OK again from Thu 14 May, 14:30" in html
+    assert 'Thu 14 May, 14:30 <span class="when">(tomorrow)</span>' in html
+    sun = next(r for r in plan.content_plan.restrictions if r.key == "sun")
+    days = (sun.ends_at.date() - DAY_1.date()).days
+    assert f'<span class="when">(in {days} days)</span>' in html
+
+
+def test_today_shows_a_wait_that_ended_lately_as_ok_again_now(client, clock):
     plan = _plan()  # day 3: the 48-hour makeup restriction ended on Thursday
-    response = _signed_in(client, plan).get(_page(plan, "today"))
-    html = response.content.decode()
-    assert "<strong>Makeup</strong>" not in html
-    assert "<strong>Sunbathing and tanning beds</strong>" in html
+    html = _signed_in(client, plan).get(_page(plan, "today")).content.decode()
+    assert '<li class="allowed"><strong>Makeup</strong>: OK again now</li>' in html
+    assert "<strong>Makeup</strong>: OK again from" not in html
+    assert "<strong>Sunbathing and tanning beds</strong>: OK again from" in html
+
+
+def test_today_folds_away_a_wait_that_ended_long_ago(client, clock):
+    clock.move_to(TREATED + timedelta(days=6))  # makeup ended four days ago
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "today")).content.decode()
+    more = html[html.index('<details class="more">') :]
+    assert "<strong>Makeup</strong>: OK again since Thu 14 May, 14:30" in more
+    assert "<strong>Makeup</strong>: OK again now" not in html
+
+
+def test_today_lists_what_has_to_wait_sorted_by_its_end(client, clock):
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "today")).content.decode()
+    shown = re.findall(r"<strong>([^<]+)</strong>: OK again (?:now|from)", html)
+    ends = {escape(r.label): r.ends_at for r in plan.content_plan.restrictions}
+    assert len(shown) >= 3
+    assert shown == sorted(shown, key=lambda label: (ends[label], label))
 
 
 def test_today_names_the_phase_the_skin_is_in(client, clock):
@@ -222,11 +251,39 @@ def test_today_names_the_phase_the_skin_is_in(client, clock):
     )
 
 
-def test_today_says_what_to_expect_what_to_do_and_what_to_avoid(client, clock):
+def test_today_leads_with_at_most_five_points(client, clock):
     plan = _plan()
     html = _signed_in(client, plan).get(_page(plan, "today")).content.decode()
-    for heading in ("What to expect", "What to do", "What to avoid", "Avoid until"):
-        assert f">{heading}</h2>" in html
+    points = re.search(r'<ul class="point-list">.*?</ul>', html, re.S).group(0)
+    assert 1 <= points.count('<li class="point') <= 5
+    assert ">What matters today</h2>" in html
+    assert ">What has to wait</h2>" in html
+
+
+def test_today_keeps_everything_else_one_tap_away(client, clock):
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "today")).content.decode()
+    more = html[html.index('<details class="more">') :]
+    for heading in ("What to expect", "What to do"):
+        assert f"<h2>{heading}</h2>" in more
+    shown = re.findall(r'<span class="tag">\w+</span> ([^<]+)</summary>', html)
+    shown += re.findall(r"<h3>([^<]+)</h3>", more)
+    active = [
+        escape(item.title)
+        for item in plan.content_plan.items_active_at(DAY_3)
+        if item.kind != "warning"
+    ]
+    assert sorted(shown) == sorted(active)  # each once
+
+
+def test_today_has_the_call_card_right_after_the_points(client, clock):
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "today")).content.decode()
+    assert (
+        html.index('id="points-heading"')
+        < html.index('<section class="who-to-call"')
+        < html.index('id="wait-heading"')
+    )
 
 
 # Timeline
@@ -239,10 +296,37 @@ def test_the_timeline_lists_every_phase_and_milestone(client, clock):
     assert [
         phase.name for phase in planned.phases if f"<strong>{escape(phase.name)}</strong>" in html
     ] == [phase.name for phase in planned.phases]
-    assert [r.label for r in planned.reminders if escape(r.label) in html] == [
-        r.label for r in planned.reminders
-    ]
-    assert planned.reminders[-1].day_number == 90  # through to the long-term care
+    milestones = re.search(r'<ul class="milestones">.*?</section>', html, re.S).group(0)
+    for happening in ("Most redness gone", "Flaking may start", "Time to book your next session"):
+        assert f"<li>{happening}</li>" in milestones
+    for restriction in planned.restrictions:
+        assert f"<li>{escape(restriction.label)}: OK again</li>" in milestones
+
+
+def test_the_timelines_milestones_are_not_email_subjects(client, clock):
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "timeline")).content.decode()
+    milestones = re.search(r'<ul class="milestones">.*?</section>', html, re.S).group(0)
+    assert [r.label for r in plan.content_plan.reminders if escape(r.label) in milestones] == []
+
+
+def test_the_timelines_days_open_to_their_text(client, clock):
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "timeline")).content.decode()
+    day_1 = re.search(r'<li class="day">\s*<h3>Day 1 .*?</li>', html, re.S).group(0)
+    assert "<details>" in day_1 and "<summary>What to know on day 1 (" in day_1
+    item = next(i for i in plan.content_plan.items_active_at(DAY_1) if i.kind == "do")
+    assert escape(item.title) in day_1
+    assert escape(item.body_md.split()[0]) in day_1
+    today = re.search(r'<li class="day today".*?</li>', html, re.S).group(0)
+    assert "<details open>" in today
+
+
+def test_the_timeline_calls_day_0_the_treatment_day(client, clock):
+    plan = _plan()
+    html = _signed_in(client, plan).get(_page(plan, "timeline")).content.decode()
+    assert "<h3>Treatment day · Tue 12 May</h3>" in html
+    assert "<h3>Day 0" not in html
 
 
 def test_the_timeline_marks_today_and_only_today_with_aria_current_date(client, clock):
