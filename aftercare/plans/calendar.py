@@ -40,7 +40,7 @@ def plan_calendar(plan: Plan, *, visit_id: int, domain: str) -> bytes:
             _event(
                 uid=f"visit-{visit_id}-milestone-{reminder.key}@{domain}",
                 summary=f"Aftercare: {reminder.label}",
-                description=f"Day {reminder.day_number} of your recovery. "
+                description=f"{_day_label(reminder.day_number)}. "
                 f"Questions? Call {plan.clinic.name} on {plan.clinic.phone}.",
                 start=reminder.send_at,
                 stamp=stamp,
@@ -61,3 +61,7 @@ def _event(*, uid: str, summary: str, description: str, start: datetime, stamp: 
     event.add("description", description)
     event.add("transp", "TRANSPARENT")
     return event
+
+
+def _day_label(day_number: int) -> str:
+    return "Treatment day" if day_number == 0 else f"Day {day_number}"

@@ -215,3 +215,11 @@ def test_the_downloaded_file_has_the_events_of_the_patients_plan(client, setting
         f"visit-{treatment.pk}-milestone-{r.key}@{settings.MESSAGE_ID_DOMAIN}"
         for r in planned.reminders
     }
+
+
+def test_milestones_name_the_day_as_the_patient_pages_do(calendar):
+    events = _by_uid(calendar)
+    day_0 = events[f"visit-7-milestone-day-0@{DOMAIN}"]
+    day_3 = events[f"visit-7-milestone-day-3@{DOMAIN}"]
+    assert str(day_0["DESCRIPTION"]).startswith("Treatment day.")
+    assert str(day_3["DESCRIPTION"]).startswith("Day 3.")
