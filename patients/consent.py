@@ -16,7 +16,8 @@ def consent_change_record(
     source: str,
     at: datetime,
     by: User | None = None,
+    note: str = "",
 ) -> ConsentChange:
     return ConsentChange.objects.create(
-        patient=patient, given=given, source=source, at=at, recorded_by=by
+        patient=patient, given=given, source=source, at=at, recorded_by=by, note=note
     )

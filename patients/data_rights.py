@@ -64,7 +64,12 @@ def patient_export(*, patient: Patient, now: datetime) -> dict[str, Any]:
             "created_at": patient.created_at,
         },
         "consent_history": [
-            {"given": change.given, "source": change.get_source_display(), "at": change.at}
+            {
+                "given": change.given,
+                "source": change.get_source_display(),
+                "at": change.at,
+                "note": change.note,
+            }
             for change in patient.consent_changes.order_by("at", "id")
         ],
         "treatments": [

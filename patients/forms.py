@@ -27,6 +27,12 @@ from patients.models import (
 
 # A treatment logged "now" on a device whose clock runs a little fast is still fine.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# Back and submit again on *Log a treatment* would save the session twice: a treatment with
+# the same values, performed within REPEAT_PERFORMED_WITHIN of one saved in the last
+# REPEAT_SAVED_WITHIN, is saved only once staff confirm it (the form's "confirm_repeat").
+REPEAT_PERFORMED_WITHIN = timedelta(minutes=5)
+REPEAT_SAVED_WITHIN = timedelta(minutes=30)
+CONFIRM_REPEAT = "confirm_repeat"
 
 
 # Patient fields only staff who treat may set or change (clinic.roles).
@@ -180,8 +186,14 @@ class TreatmentForm(forms.ModelForm[Treatment]):
         }
         field_classes = {"practitioner": PractitionerChoiceField}
 
-    def __init__(self, *args: Any, clinic: Clinic, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, clinic: Clinic, patient: Patient | None = None, **kwargs: Any
+    ) -> None:
+        """With `patient`, a treatment just like one saved minutes ago needs confirming."""
         super().__init__(*args, **kwargs)
+        self.patient = patient
+        # The treatment this one repeats, once clean() found one: the page asks about it.
+        self.repeat_of: Treatment | None = None
         practitioner = cast(PractitionerChoiceField, self.fields["practitioner"])
         practitioner.queryset = (
             get_user_model()
@@ -193,6 +205,8 @@ class TreatmentForm(forms.ModelForm[Treatment]):
             .order_by("first_name", "last_name", "username")
         )
         self.helper = FormHelper()
+        # The page writes the <form> tag: the repeat warning's button sits inside it too.
+        self.helper.form_tag = False
         self.helper.add_input(Submit("submit", "Save treatment"))
 
     def clean_performed_at(self) -> datetime:
@@ -218,4 +232,47 @@ class TreatmentForm(forms.ModelForm[Treatment]):
                     params={"depth": depth, "low": USUAL_MIN_DEPTH_MM, "high": USUAL_MAX_DEPTH_MM},
                 ),
             )
+        self._refuse_unconfirmed_repeat(cleaned)
         return cleaned
+
+    def _refuse_unconfirmed_repeat(self, cleaned: dict[str, Any]) -> None:
+        compared = ("performed_at", "depth_mm", "passes", "areas", "device")
+        if self.patient is None or any(cleaned.get(name) in (None, "", []) for name in compared):
+            return
+        now = timezone.now()
+        self.repeat_of = Treatment.objects.saved_again(
+            patient_id=self.patient.pk,
+            performed_at=cleaned["performed_at"],
+            depth_mm=cleaned["depth_mm"],
+            passes=cleaned["passes"],
+            areas=cleaned["areas"],
+            device=cleaned["device"],
+            saved_since=now - REPEAT_SAVED_WITHIN,
+            performed_within=REPEAT_PERFORMED_WITHIN,
+        )
+        if self.repeat_of is not None and self.data.get(CONFIRM_REPEAT) != "yes":
+            self.add_error(
+                None,
+                forms.ValidationError(
+                    "This looks like a treatment saved twice: one with the same values was "
+                    "saved for this patient a few minutes ago. Nothing was saved this time.",
+                    code="repeat",
+                ),
+            )
+
+
+class ConsentRenewForm(forms.Form):
+    """Staff record that a patient who stopped reminder emails wants them again."""
+
+    note = forms.CharField(
+        label="How the patient agreed",
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="For example: “Asked at reception on 3 March to get the emails again.”",
+        error_messages={"required": "Write down how the patient agreed, for the record."},
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", "Record agreement and start reminders"))

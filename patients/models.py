@@ -232,6 +232,33 @@ class TreatmentQuerySet(models.QuerySet["Treatment"]):
             .order_by("performed_at", "id")
         )
 
+    def saved_again(
+        self,
+        *,
+        patient_id: int,
+        performed_at: datetime,
+        depth_mm: Decimal,
+        passes: int,
+        areas: list[str],
+        device: str,
+        saved_since: datetime,
+        performed_within: timedelta,
+    ) -> Treatment | None:
+        """The patient's latest treatment with these values, performed within
+        `performed_within` of `performed_at` and saved since `saved_since`: the same
+        session saved twice (Back and submit again), unless staff say otherwise."""
+        candidates = self.filter(
+            patient_id=patient_id,
+            depth_mm=depth_mm,
+            passes=passes,
+            device=device,
+            performed_at__gte=performed_at - performed_within,
+            performed_at__lte=performed_at + performed_within,
+            created_at__gte=saved_since,
+        ).order_by("-created_at", "-id")
+        # Areas are a JSON list: compared as sets here, the same on every database.
+        return next((t for t in candidates if set(t.areas) == set(areas)), None)
+
 
 class Treatment(models.Model):
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="treatments")
@@ -290,6 +317,8 @@ class ConsentSource(models.TextChoices):
     PATIENT_UNSUBSCRIBE = "patient_unsubscribe", "Patient unsubscribed"
     SPAM_COMPLAINT = "spam_complaint", "Patient marked an email as spam"
     ERASURE = "erasure", "Patient erased"
+    PATIENT_RESUMED = "patient_resumed", "Patient started reminders again"
+    STAFF_RENEWED = "staff_renewed", "Renewed agreement recorded by staff"
 
 
 class ConsentChange(models.Model):
@@ -302,6 +331,8 @@ class ConsentChange(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     at = models.DateTimeField()
+    # How the patient agreed, in staff's words (required when staff record renewed consent).
+    note = models.TextField(blank=True, default="", db_default="")
 
     class Meta:
         ordering = ["-at", "-id"]

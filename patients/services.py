@@ -9,7 +9,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from aftercare.delivery.reminders import reminders_resume_for_address
+from aftercare.delivery.reminders import (
+    reminders_put_back,
+    reminders_resume_for_address,
+    reminders_resume_for_patient,
+)
 from aftercare.plans.services import plan_create
 from clinic.models import Clinic
 from patients.consent import consent_change_record
@@ -74,7 +78,27 @@ def patient_update(
     _record_consent_change(patient, was_consenting=was_consenting, now=now, by=by)
     if address_corrected:
         reminders_resume_for_address(patient=patient, now=now)
+    if patient.email_consent and not was_consenting:
+        # Agreement ticked again on the details form: the reminders still to come go back.
+        reminders_put_back(patient=patient, now=now)
     return patient
+
+
+def patient_consent_renew(
+    *, patient: Patient, note: str, by: User, now: datetime | None = None
+) -> int:
+    """Staff record that a patient who had stopped reminder emails agrees to them again.
+
+    `note` says how the patient agreed; it is kept on the consent history. Returns how
+    many reminders wait again.
+    """
+    return reminders_resume_for_patient(
+        patient=patient,
+        source=ConsentSource.STAFF_RENEWED,
+        now=now or timezone.now(),
+        by=by,
+        note=note,
+    )
 
 
 @transaction.atomic

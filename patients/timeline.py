@@ -133,7 +133,7 @@ def timeline_events(*, patient: Patient, now: datetime) -> list[Event]:
                 at=change.at,
                 kind="consent",
                 title="Agreed to aftercare emails" if change.given else "Email consent withdrawn",
-                detail=change.get_source_display(),
+                detail=change.get_source_display() + (f": “{change.note}”" if change.note else ""),
             )
         )
     links = PatientLink.objects.filter(plan__treatment__patient=patient)

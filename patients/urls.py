@@ -9,6 +9,7 @@ urlpatterns = [
     path("new/", views.patient_create_view, name="create"),
     path("<int:pk>/", views.patient_detail, name="detail"),
     path("<int:pk>/edit/", views.patient_edit, name="edit"),
+    path("<int:pk>/consent/", views.patient_consent_renew_view, name="consent_renew"),
     path("<int:pk>/timeline/", record_views.patient_timeline, name="timeline"),
     path("<int:pk>/export/", record_views.patient_export_html, name="export_html"),
     path("<int:pk>/export.json", record_views.patient_export_json, name="export_json"),

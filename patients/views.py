@@ -5,6 +5,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from aftercare.models import PatientLink
 from aftercare.plans.adjust_views import treatment_plan_context
@@ -12,9 +13,14 @@ from aftercare.plans.visits import active_course
 from clinic.access import StaffRequest, staff_required
 from patients.access import patient_for, treatment_for
 from patients.audit import patient_record_viewed
-from patients.forms import PatientForm, PatientSearchForm, TreatmentForm
+from patients.forms import ConsentRenewForm, PatientForm, PatientSearchForm, TreatmentForm
 from patients.models import Patient
-from patients.services import patient_create, patient_update, treatment_create
+from patients.services import (
+    patient_consent_renew,
+    patient_create,
+    patient_update,
+    treatment_create,
+)
 
 PATIENTS_PER_PAGE = 25
 
@@ -96,7 +102,9 @@ def treatment_create_view(request: StaffRequest, pk: int) -> HttpResponse:
     }
     if request.membership.can_treat:
         initial["practitioner"] = request.user.pk
-    form = TreatmentForm(request.POST or None, clinic=request.membership.clinic, initial=initial)
+    form = TreatmentForm(
+        request.POST or None, clinic=request.membership.clinic, patient=patient, initial=initial
+    )
     if request.method == "POST" and form.is_valid():
         treatment = treatment_create(
             patient=patient,
@@ -106,6 +114,31 @@ def treatment_create_view(request: StaffRequest, pk: int) -> HttpResponse:
         messages.success(request, "Treatment recorded.")
         return redirect("patients:treatment_detail", pk=treatment.pk)
     return render(request, "patients/treatment_form.html", {"form": form, "patient": patient})
+
+
+@staff_required(perms=["patients.change_patient"])
+@require_http_methods(["GET", "POST"])
+def patient_consent_renew_view(request: StaffRequest, pk: int) -> HttpResponse:
+    """Record that a patient who stopped reminder emails agrees to them again."""
+    patient = patient_for(request, pk)
+    if not patient.email:
+        messages.error(request, "Add the patient's email address first.")
+        return redirect("patients:edit", pk=patient.pk)
+    if patient.email_consent:
+        messages.info(request, "The patient already agrees to reminder emails.")
+        return redirect("patients:detail", pk=patient.pk)
+    form = ConsentRenewForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        waiting = patient_consent_renew(
+            patient=patient, note=form.cleaned_data["note"], by=request.user
+        )
+        messages.success(
+            request,
+            f"Agreement recorded: {waiting} reminder(s) still to come will be sent. "
+            "You can email the patient a new link.",
+        )
+        return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/consent_form.html", {"patient": patient, "form": form})
 
 
 @staff_required(perms=["patients.view_treatment"])

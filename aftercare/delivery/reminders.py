@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -15,12 +16,21 @@ from django.utils import timezone
 from aftercare.delivery.queue import queue_plan_reminders
 from aftercare.links import link_issue, links_revoke
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus
+from clinic.models import Clinic
 from patients.consent import consent_change_record
 from patients.models import ConsentSource, Patient, Treatment
+
+logger = logging.getLogger(__name__)
 
 # Why reminders were cancelled when the provider reported the address undeliverable;
 # correcting the address puts the ones still to come back (reminders_resume_for_address).
 UNDELIVERABLE = "email address undeliverable"
+# Why reminders were cancelled when the patient or staff stopped them (or a worker found
+# consent gone as it came to send one): starting again puts those still to come back
+# (reminders_resume_for_patient).
+STOPPED_REASONS = ("unsubscribed", "stopped by staff", "no consent")
+# At most this many patients of one clinic share an address (a family): each gets a link.
+MAX_PATIENTS_PER_ADDRESS = 5
 
 
 def new_message_id() -> str:
@@ -158,6 +168,74 @@ def reminders_resume_for_address(*, patient: Patient, now: datetime) -> int:
     ).update(status=ReminderStatus.PENDING, cancelled_reason="", next_attempt_at=F("due_at"))
 
 
+@transaction.atomic
+def reminders_resume_for_patient(
+    *,
+    patient: Patient,
+    source: ConsentSource,
+    now: datetime,
+    by: User | None = None,
+    note: str = "",
+) -> int:
+    """Record the patient's renewed agreement to emails and put back the reminders still to come.
+
+    The undo of reminders_stop_for_patient, for the patient (from the unsubscribe page) and
+    for staff (who write down how the patient agreed). Nothing changes for an erased
+    patient or one without an email address. Returns how many reminders wait again.
+    """
+    given = (
+        Patient.objects.filter(pk=patient.pk, email_consent=False, erased_at__isnull=True)
+        .exclude(email="")
+        .update(email_consent=True, email_consent_at=now)
+    )
+    if given:
+        consent_change_record(
+            patient=patient, given=True, source=source, at=now, by=by, note=note.strip()
+        )
+    patient.refresh_from_db(fields=["email_consent", "email_consent_at"])
+    return reminders_put_back(patient=patient, now=now)
+
+
+def reminders_put_back(*, patient: Patient, now: datetime) -> int:
+    """Queue the current plan's reminders still to come, once the patient agrees to emails.
+
+    Rows that stopping cancelled go back to pending, keeping their Message-IDs. A moment
+    with no row on the current plan (it was revised, or made, while the patient was not
+    agreeing) gets a new one, unless its kind was already sent for the visit. Moments
+    already past stay unsent: they are about days the patient has lived through.
+    """
+    if not patient.can_receive_reminders:
+        return 0
+    plan = AftercarePlan.objects.current_for(patient)
+    if plan is None:
+        return 0
+    rows = Reminder.objects.filter(plan=plan)
+    restored = rows.filter(
+        status=ReminderStatus.CANCELLED, cancelled_reason__in=STOPPED_REASONS, due_at__gt=now
+    ).update(status=ReminderStatus.PENDING, cancelled_reason="", next_attempt_at=F("due_at"))
+    visit = Treatment.objects.same_visit_as(plan.treatment).values_list("pk", flat=True)
+    known = set(rows.values_list("kind", flat=True)) | set(
+        Reminder.objects.filter(
+            plan__treatment_id__in=visit, status=ReminderStatus.SENT
+        ).values_list("kind", flat=True)
+    )
+    content = plan.content_plan
+    added = Reminder.objects.bulk_create(
+        reminder_row(
+            plan=plan,
+            kind=moment.key,
+            label=moment.label,
+            covers=moment.summary_md,
+            day_number=moment.day_number,
+            due_at=moment.send_at,
+        )
+        for moment in content.reminders
+        if moment.send_at > now and moment.key not in known
+    )
+    reminders_carry_note(plan=plan, note=content.note)
+    return restored + len(added)
+
+
 def reminder_resend(*, reminder: Reminder, now: datetime | None = None) -> bool:
     """Put a failed reminder back in the queue, due now. False if it was not failed."""
     updated = Reminder.objects.filter(pk=reminder.pk, status=ReminderStatus.FAILED).update(
@@ -192,3 +270,31 @@ def link_reissue(*, patient: Patient, now: datetime) -> Reminder | None:
     reminder.save()
     transaction.on_commit(lambda: queue_plan_reminders(plan.pk))
     return reminder
+
+
+def links_send_on_request(*, clinic: Clinic, email: str, now: datetime) -> int:
+    """Email a fresh link to the clinic's patients whose address on file is `email`.
+
+    A patient asked on the patient pages ("email me a fresh link"). The link goes only to
+    the address on file, and only to a patient who agrees to emails and whose current
+    plan's links still run (PATIENT_LINK_DAYS after the treatment); earlier links are
+    revoked (link_reissue). The count is for tests and logs: the patient is told the same
+    whatever it is.
+    """
+    patients = Patient.objects.filter(
+        clinic=clinic,
+        email__iexact=email.strip(),
+        email_consent=True,
+        email_undeliverable_at__isnull=True,
+        erased_at__isnull=True,
+    ).order_by("pk")[:MAX_PATIENTS_PER_ADDRESS]
+    links_last_until = timedelta(days=settings.PATIENT_LINK_DAYS)
+    sent = 0
+    for patient in patients:
+        plan = AftercarePlan.objects.select_related("treatment").current_for(patient)
+        if plan is None or plan.treatment.performed_at + links_last_until <= now:
+            continue
+        if link_reissue(patient=patient, now=now) is not None:
+            sent += 1
+    logger.info("fresh link asked for on clinic %s: %s sent", clinic.pk, sent)
+    return sent

@@ -81,7 +81,7 @@ def patient_reminders_stop(request: StaffRequest, pk: int) -> HttpResponse:
     messages.success(
         request,
         f"Reminders stopped ({stopped} cancelled). The patient's email consent is withdrawn; "
-        "edit their details to turn reminders back on.",
+        "if they want the emails again, record their agreement on this page.",
     )
     return redirect("patients:detail", pk=patient.pk)
 

@@ -26,8 +26,13 @@ from django.utils.cache import patch_vary_headers
 
 PATIENT_PATH = "/p/"  # where clinic.urls mounts aftercare.portal.urls
 PATIENT_COOKIE_NAME = "patient_session"
-# The one thing a patient session holds: the id of the link it was opened with.
+# What a patient session holds: the id of the link it was opened with,
 LINK_SESSION_KEY = "patient_link_id"
+# the id of the last report sent from it (its thank-you page reads it back after the redirect),
+REPORT_SESSION_KEY = "patient_report_id"
+# and, in a session opened without a link (the "email me a new link" form), a mark that gives
+# the session a key for the form's token (aftercare.portal.views.form_token).
+FORM_SESSION_KEY = "patient_form"
 
 
 def is_patient_page(request: HttpRequest) -> bool:

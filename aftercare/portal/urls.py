@@ -9,6 +9,10 @@ urlpatterns = [
     path("<slug:clinic_slug>/timeline/", patient_views.timeline, name="timeline"),
     path("<slug:clinic_slug>/warning-signs/", patient_views.warning_signs, name="warning_signs"),
     path("<slug:clinic_slug>/report/", patient_views.report, name="report"),
+    path("<slug:clinic_slug>/report/sent/", patient_views.report_sent, name="report_sent"),
+    # Before the emailed link's <token>/ below: these words are not tokens.
+    path("<slug:clinic_slug>/new-link/", patient_views.new_link, name="new_link"),
+    path("<slug:clinic_slug>/new-link/sent/", patient_views.new_link_sent, name="new_link_sent"),
     path("<slug:clinic_slug>/aftercare.ics", patient_views.calendar_file, name="calendar"),
     path("<slug:clinic_slug>/unsubscribe/", patient_views.unsubscribe, name="unsubscribe"),
     path(

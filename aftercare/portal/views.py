@@ -28,13 +28,17 @@ from aftercare.concerns.services import (
     concern_report_create,
     hours_since_treatment,
 )
-from aftercare.delivery.reminders import reminders_stop_for_patient
+from aftercare.delivery.reminders import (
+    links_send_on_request,
+    reminders_resume_for_patient,
+    reminders_stop_for_patient,
+)
 from aftercare.links import (
     link_for_token,
     link_for_token_any_state,
     patient_id_for_unsubscribe_token,
 )
-from aftercare.models import PatientLink
+from aftercare.models import ConcernReport, PatientLink, Reminder
 from aftercare.planner.planning import Plan
 from aftercare.planner.today import (
     POINTS_ON_A_PAGE,
@@ -46,10 +50,11 @@ from aftercare.plans.calendar import plan_calendar
 from aftercare.plans.display import KIND_TAGS, grouped_by_kind, plan_context, plan_milestones
 from aftercare.plans.visits import followed_plan
 from aftercare.portal import ratelimit
-from aftercare.portal.session import LINK_SESSION_KEY
+from aftercare.portal.forms import NewLinkForm
+from aftercare.portal.session import FORM_SESSION_KEY, LINK_SESSION_KEY, REPORT_SESSION_KEY
 from clinic.contacts import who_to_call
 from clinic.models import Clinic
-from patients.models import Patient
+from patients.models import ConsentSource, Patient
 
 SESSION_KEY = LINK_SESSION_KEY
 PRIVATE_HEADERS = {
@@ -73,12 +78,16 @@ def private_page(view: PatientView) -> PatientView:
     return wrapper
 
 
-def _link_not_found(request: HttpRequest, clinic_slug: str, status: int = 404) -> HttpResponse:
+def _link_not_found(
+    request: HttpRequest, clinic_slug: str, status: int = 404, *, no_session: bool = False
+) -> HttpResponse:
     # The same page for wrong, expired and revoked links: it says nothing about
     # whether the link ever belonged to anyone. The clinic is public knowledge.
-    clinic = Clinic.objects.filter(slug=clinic_slug).only("name", "phone").first()
+    # `no_session`: a token-free page (a bookmark, a new browser) opened without the
+    # session an emailed link starts; it explains how to open the plan instead.
+    clinic = Clinic.objects.filter(slug=clinic_slug).only("name", "phone", "slug").first()
     template = "patient/too_many_attempts.html" if status == 429 else "patient/link_not_found.html"
-    return render(request, template, {"clinic": clinic}, status=status)
+    return render(request, template, {"clinic": clinic, "no_session": no_session}, status=status)
 
 
 def _bad_link(request: HttpRequest, clinic_slug: str) -> HttpResponse:
@@ -134,7 +143,7 @@ def patient_page(view: PatientView) -> PatientView:
                 .first()
             )
         if link is None:
-            return _link_not_found(request, clinic_slug)
+            return _link_not_found(request, clinic_slug, no_session=True)
         if link.plan.superseded_by_id is not None:
             # A newer revision of this visit's plan (an adjustment, a second treatment
             # that day) is what the patient must see, from any link to the visit.
@@ -234,12 +243,10 @@ def calendar_file(request: HttpRequest, link: PatientLink) -> HttpResponse:
 @patient_page
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, link: PatientLink) -> HttpResponse:
-    clinic = link.plan.treatment.clinic
-    if request.method == "POST":
-        reminders_stop_for_patient(patient=link.plan.treatment.patient, reason="unsubscribed")
-        return render(request, "patient/unsubscribed.html", {"clinic": clinic, "in_session": True})
-    context = {"clinic": clinic, "form_token": form_token(request)}
-    return render(request, "patient/unsubscribe_confirm.html", context)
+    patient = link.plan.treatment.patient
+    return _unsubscribe_patient(
+        request, patient, link.plan.treatment.clinic, form_token=form_token(request)
+    )
 
 
 @private_page
@@ -276,15 +283,57 @@ def one_click_unsubscribe(request: HttpRequest, clinic_slug: str, token: str) ->
     return _unsubscribe_patient(request, treatment.patient, treatment.clinic)
 
 
-def _unsubscribe_patient(request: HttpRequest, patient: Patient, clinic: Clinic) -> HttpResponse:
-    context = {"clinic": clinic}
+# What the unsubscribe pages' own forms post as `action`. A POST without one is a mail
+# provider's one-click unsubscribe (RFC 8058: the body "List-Unsubscribe=One-Click", no
+# redirect followed), or the in-session form of a page opened before `action` existed.
+STOP, RESUME = "stop", "resume"
+# The page after a form's POST (post/redirect/get) says what just happened.
+DONE_STOPPED, DONE_RESUMED = "stopped", "resumed"
+
+
+def _unsubscribe_patient(
+    request: HttpRequest, patient: Patient, clinic: Clinic, *, form_token: str = ""
+) -> HttpResponse:
+    """Stop or start again a patient's reminders, from a session (`form_token` set, the
+    patient_page wrapper checked it) or from an emailed unsubscribe URL (the token in it
+    is the key, as the provider's one-click POST has nothing else)."""
+    in_session = bool(form_token)
+    context: dict[str, object] = {
+        "clinic": clinic,
+        "form_token": form_token,
+        "in_session": in_session,
+    }
     if patient.erased_at is not None:
         # Nothing left to stop (erasure cancelled it all), and nothing to change.
-        return render(request, "patient/unsubscribed.html", context)
+        return render(request, "patient/unsubscribed.html", {**context, "erased": True})
     if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action == RESUME:
+            reminders_resume_for_patient(
+                patient=patient, source=ConsentSource.PATIENT_RESUMED, now=timezone.now()
+            )
+            return _after_unsubscribe_form(request, DONE_RESUMED)
         reminders_stop_for_patient(patient=patient, reason="unsubscribed")
+        if action == STOP or in_session:
+            return _after_unsubscribe_form(request, DONE_STOPPED)
+        return render(request, "patient/unsubscribed.html", {**context, "just_now": True})
+    done = request.GET.get("done", "")
+    if not patient.email_consent:
+        context.update(just_now=done == DONE_STOPPED, can_resume=bool(patient.email))
         return render(request, "patient/unsubscribed.html", context)
+    if done == DONE_RESUMED:
+        context["next_reminder"] = (
+            Reminder.objects.filter(patient=patient).waiting().order_by("due_at", "id").first()
+        )
+        context["email_problem"] = patient.email_undeliverable
+        return render(request, "patient/reminders_resumed.html", context)
     return render(request, "patient/unsubscribe_confirm.html", context)
+
+
+def _after_unsubscribe_form(request: HttpRequest, done: str) -> HttpResponse:
+    # Back to the same address, by GET: a refresh of the page after shows it again
+    # rather than posting the form twice. `done` only picks the page's words.
+    return redirect(f"{request.path}?done={done}")
 
 
 @patient_page
@@ -305,11 +354,82 @@ def report(request: HttpRequest, link: PatientLink) -> HttpResponse:
             photo=form.cleaned_data["photo"],
             now=now,
         )
-        context["concern"] = concern
-        context["expected"] = concern_expected_symptoms(report=concern)
-        context["normal_now"] = [
-            item for item in plan.items_active_at(now) if item.kind == "expect"
-        ]
-        return render(request, "patient/report_sent.html", context)
+        # The thank-you page is a GET of its own: refreshing it never sends the report
+        # again. The session (server-side) says which report it is about.
+        request.session[REPORT_SESSION_KEY] = concern.pk
+        return redirect("patient:report_sent", clinic_slug=link.plan.treatment.clinic.slug)
     context["form"] = form
     return render(request, "patient/report.html", context)
+
+
+@patient_page
+@require_http_methods(["GET"])
+def report_sent(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    """What to do now about the report this session sent last: call 999, call the clinic,
+    or this is expected."""
+    report_id = request.session.get(REPORT_SESSION_KEY)
+    concern = None
+    if report_id is not None:
+        concern = (
+            ConcernReport.objects.select_related("plan")
+            .filter(pk=report_id, patient_id=link.plan.treatment.patient_id)
+            .first()
+        )
+    if concern is None:
+        return redirect("patient:report", clinic_slug=link.plan.treatment.clinic.slug)
+    plan = link.plan.content_plan
+    context = _page_context(request, link, plan, "report")
+    context["concern"] = concern
+    context["expected"] = concern_expected_symptoms(report=concern)
+    context["normal_now"] = [
+        item for item in plan.items_active_at(concern.created_at) if item.kind == "expect"
+    ]
+    return render(request, "patient/report_sent.html", context)
+
+
+# "Email me a new link": for a patient whose page has no session (a bookmark, a new browser)
+
+
+def _form_session(request: HttpRequest) -> None:
+    """Give the session a key, so form_token() is bound to this browser, as on other forms."""
+    if not request.session.get(FORM_SESSION_KEY):  # loads the session, if the cookie has one
+        request.session[FORM_SESSION_KEY] = True
+    if request.session.session_key is None:
+        request.session.save()
+
+
+@private_page
+@csrf_exempt  # checked with form_token instead: see form_token()
+@require_http_methods(["GET", "POST"])
+def new_link(request: HttpRequest, clinic_slug: str) -> HttpResponse:
+    """Ask for a new link by email. It goes only to the address the clinic has, and the
+    answer is the same whether or not the address typed is a patient's."""
+    clinic = Clinic.objects.filter(slug=clinic_slug).first()
+    if clinic is None:
+        return _link_not_found(request, clinic_slug)
+    _form_session(request)
+    context: dict[str, object] = {"clinic": clinic}
+    if request.method == "POST":
+        if not constant_time_compare(request.POST.get("form_token", ""), form_token(request)):
+            return render(request, "patient/form_expired.html", context, status=403)
+        if not ratelimit.new_link_client_allowed(request):
+            context["asked_for_links"] = True
+            return render(request, "patient/too_many_attempts.html", context, status=429)
+    form = NewLinkForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["email"]
+        if ratelimit.new_link_email_allowed(email):
+            links_send_on_request(clinic=clinic, email=email, now=timezone.now())
+        # Over the limit for this address, nothing more is sent, and the answer is the same.
+        return redirect("patient:new_link_sent", clinic_slug=clinic.slug)
+    context.update(form=form, form_token=form_token(request))
+    return render(request, "patient/new_link.html", context)
+
+
+@private_page
+@require_http_methods(["GET"])
+def new_link_sent(request: HttpRequest, clinic_slug: str) -> HttpResponse:
+    clinic = Clinic.objects.filter(slug=clinic_slug).first()
+    if clinic is None:
+        return _link_not_found(request, clinic_slug)
+    return render(request, "patient/new_link_sent.html", {"clinic": clinic})

@@ -53,6 +53,7 @@ STAFF_URLS: dict[str, tuple[str | None, str, frozenset[str]]] = {
     "patients:create": (None, "get", EVERYONE),
     "patients:detail": ("patient", "get", EVERYONE),
     "patients:edit": ("patient", "get", EVERYONE),
+    "patients:consent_renew": ("patient", "get", EVERYONE),
     "patients:timeline": ("patient", "get", EVERYONE),
     "patients:export_html": ("patient", "get", ADMINS),
     "patients:export_json": ("patient", "get", ADMINS),

@@ -1,9 +1,18 @@
 from datetime import UTC, datetime
 
 import pytest
+from django.utils import timezone
 
-from patients.models import Patient
-from patients.services import patient_create, patient_update, treatment_create
+from aftercare.delivery.reminders import reminders_stop_for_patient
+from aftercare.models import ReminderStatus
+from aftercare.plans.services import plan_create
+from patients.models import ConsentSource, Patient
+from patients.services import (
+    patient_consent_renew,
+    patient_create,
+    patient_update,
+    treatment_create,
+)
 from tests.factories import PatientFactory, TreatmentFactory
 
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
@@ -48,3 +57,28 @@ def test_treatment_create_files_the_treatment_under_the_patients_clinic(patient,
     )
     assert treatment.clinic == patient.clinic
     assert treatment.practitioner == practitioner
+
+
+@pytest.mark.django_db
+def test_patient_update_ticking_consent_again_puts_the_reminders_back(clinic):
+    patient = PatientFactory(clinic=clinic)
+    plan = plan_create(treatment=TreatmentFactory(patient=patient), now=timezone.now())
+    reminders_stop_for_patient(patient=patient, reason="stopped by staff")
+    patient = Patient.objects.get(pk=patient.pk)
+    patient.email_consent = True
+    patient_update(patient=patient)
+    assert plan.reminders.filter(status=ReminderStatus.PENDING).exists()
+
+
+@pytest.mark.django_db
+def test_patient_consent_renew_keeps_how_the_patient_agreed(clinic, front_desk):
+    patient = PatientFactory(clinic=clinic)
+    reminders_stop_for_patient(patient=patient, reason="unsubscribed")
+    patient_consent_renew(patient=patient, note="On the phone", by=front_desk, now=NOW)
+    change = patient.consent_changes.get(given=True)
+    assert (change.source, change.note, change.recorded_by, change.at) == (
+        ConsentSource.STAFF_RENEWED,
+        "On the phone",
+        front_desk,
+        NOW,
+    )

@@ -48,6 +48,7 @@ TREATED = datetime(2026, 5, 12, 14, 30, tzinfo=LONDON)  # a Tuesday
 DAY_1 = datetime(2026, 5, 13, 10, 0, tzinfo=LONDON)  # Wednesday
 DAY_3 = datetime(2026, 5, 15, 10, 0, tzinfo=LONDON)  # Friday
 NOT_FOUND = "This link does not work"
+NO_SESSION = "Open your plan from your email"
 CALL_NOW = "Call the clinic now"
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 FORM = "application/x-www-form-urlencoded"
@@ -385,7 +386,7 @@ def test_lasting_redness_is_a_warning_sign_only_from_the_third_day(client, clock
 def test_a_red_flag_report_says_call_the_clinic_now(client, clock):
     plan = _plan()
     response = _signed_in(client, plan).post(
-        _page(plan, "report"), _form(client, {"symptoms": ["pus"]})
+        _page(plan, "report"), _form(client, {"symptoms": ["pus"]}), follow=True
     )
     assert response.status_code == 200
     assert f"<h1>{CALL_NOW}</h1>" in response.content.decode()
@@ -394,7 +395,7 @@ def test_a_red_flag_report_says_call_the_clinic_now(client, clock):
 def test_a_report_without_red_flags_thanks_the_patient(client, clock):
     plan = _plan()
     response = _signed_in(client, plan).post(
-        _page(plan, "report"), _form(client, {"symptoms": ["peeling"]})
+        _page(plan, "report"), _form(client, {"symptoms": ["peeling"]}), follow=True
     )
     html = response.content.decode()
     assert "Thank you, your report was sent" in html
@@ -442,11 +443,15 @@ def test_a_report_can_carry_a_photo(client, clock, photo_storage):
 
 
 def _report(client: Client, plan: AftercarePlan, symptoms: list[str]) -> str:
+    """The page the patient sees after sending the report: its thank-you page, by GET."""
     response = _signed_in(client, plan).post(
         _page(plan, "report"), _form(client, {"symptoms": symptoms})
     )
-    assert response.status_code == 200
-    return response.content.decode()
+    assert response.status_code == 302
+    assert response.url == _page(plan, "report_sent")
+    page = client.get(response.url)
+    assert page.status_code == 200
+    return page.content.decode()
 
 
 def test_heat_and_redness_two_hours_after_treatment_are_normal_and_no_call_now(client, clock):
@@ -626,7 +631,7 @@ def test_unsubscribe_shows_a_confirm_page_and_changes_nothing(client, clock):
 
 def test_confirming_unsubscribe_cancels_every_pending_reminder(client, clock):
     plan = _plan()
-    response = _signed_in(client, plan).post(_page(plan, "unsubscribe"), _form(client))
+    response = _signed_in(client, plan).post(_page(plan, "unsubscribe"), _form(client), follow=True)
     assert "Reminders stopped" in response.content.decode()
     assert _pending(plan) == 0
     assert set(Reminder.objects.filter(plan=plan).values_list("status", "cancelled_reason")) == {
@@ -782,7 +787,7 @@ def test_revoking_the_links_ends_a_session_opened_before(client, clock):
     links_revoke(patient_id=plan.treatment.patient_id, now=timezone.now())
     response = client.get(_page(plan, "today"))
     assert response.status_code == 404
-    assert NOT_FOUND in response.content.decode()
+    assert NO_SESSION in response.content.decode()
 
 
 def test_an_open_session_ends_when_the_link_expires(client, clock):
@@ -793,11 +798,13 @@ def test_an_open_session_ends_when_the_link_expires(client, clock):
 
 
 @pytest.mark.parametrize("name", SESSION_PAGES)
-def test_token_free_pages_without_a_session_get_the_not_found_page(client, clock, name):
+def test_token_free_pages_without_a_session_say_how_to_open_the_plan(client, clock, name):
     plan = _plan()
     response = client.get(_page(plan, name))
     assert response.status_code == 404
-    assert NOT_FOUND in response.content.decode()
+    html = response.content.decode()
+    assert NO_SESSION in html
+    assert f'href="{_page(plan, "new_link")}"' in html
 
 
 # One clinic's patient never sees another clinic's plan

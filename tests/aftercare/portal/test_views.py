@@ -197,11 +197,11 @@ def test_the_not_found_page_is_private(client):
     _assert_private(client.get(_open_url(_plan(), WRONG_TOKEN)))
 
 
-def test_a_page_without_an_opened_link_is_not_found(client):
+def test_a_page_without_an_opened_link_says_to_open_it_from_the_email(client):
     plan = _plan()
     response = client.get(_page_url(plan))
     assert response.status_code == 404
-    assert NOT_FOUND in response.content.decode()
+    assert "Open your plan from your email" in response.content.decode()
 
 
 def test_a_link_revoked_after_opening_stops_working_in_the_session(client):
@@ -360,7 +360,7 @@ def test_the_unsubscribe_page_stops_the_reminders_with_its_form():
     form = client.get(_page_url(plan, "unsubscribe"))
     token = form.context["form_token"]
     response = client.post(_page_url(plan, "unsubscribe"), {"form_token": token})
-    assert response.status_code == 200
+    assert response.status_code == 302
     assert _waiting(plan) == 0
 
 
