@@ -13,9 +13,28 @@ MAX_REMINDER_DAY = 365
 REASON_MAX = 1000
 
 
+def length_label(hours: int) -> str:
+    """A restriction's length as staff read it: 504 -> "21 days", 54 -> "2 days 6 hours"."""
+    days, extra = divmod(hours, 24)
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if extra or not days:
+        parts.append(f"{extra} hour{'s' if extra != 1 else ''}")
+    return " ".join(parts)
+
+
 class RestrictionAdjustForm(forms.Form):
-    hours = forms.IntegerField(
-        label="Hours after the treatment", min_value=1, max_value=MAX_RESTRICTION_HOURS
+    """A restriction's length in days (and hours, for the planner's in-between lengths).
+
+    PlanAdjustment keeps hours: `clean` turns the two fields into `cleaned_data["hours"]`.
+    """
+
+    days = forms.IntegerField(
+        label="Days after the treatment", min_value=0, max_value=MAX_RESTRICTION_HOURS // 24
+    )
+    extra_hours = forms.IntegerField(
+        label="and hours", min_value=0, max_value=23, required=False, initial=0
     )
     reason = forms.CharField(
         label="Why",
@@ -26,30 +45,41 @@ class RestrictionAdjustForm(forms.Form):
     )
 
     def __init__(self, *args: Any, restriction: PlannedRestriction, **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {"hours": restriction.hours})
+        days, extra = divmod(restriction.hours, 24)
+        kwargs.setdefault("initial", {"days": days, "extra_hours": extra})
         super().__init__(*args, **kwargs)
         self.restriction = restriction
-        self.fields[
-            "hours"
-        ].help_text = f"The guidance says {restriction.hours_by_guidance} hours for this treatment."
+        guidance = length_label(restriction.hours_by_guidance)
+        self.fields["days"].help_text = f"The guidance says {guidance} for this treatment."
 
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
-        hours = cleaned.get("hours")
-        guidance = self.restriction.hours_by_guidance
-        if hours is None:
+        days = cleaned.get("days")
+        if days is None or "extra_hours" in self.errors:
             return cleaned
+        hours = days * 24 + (cleaned.get("extra_hours") or 0)
+        guidance = self.restriction.hours_by_guidance
+        if not 1 <= hours <= MAX_RESTRICTION_HOURS:
+            self.add_error(
+                "days",
+                forms.ValidationError(
+                    "Give a time between 1 hour and %(most)s days.",
+                    code="out_of_range",
+                    params={"most": MAX_RESTRICTION_HOURS // 24},
+                ),
+            )
+            return cleaned
+        cleaned["hours"] = hours
         if hours == self.restriction.hours:
-            self.add_error("hours", forms.ValidationError("That is the time already set.", "same"))
+            self.add_error("days", forms.ValidationError("That is the time already set.", "same"))
         elif hours < guidance and not (cleaned.get("reason") or "").strip():
             self.add_error(
                 "reason",
                 forms.ValidationError(
-                    "%(hours)s hours is shorter than the guidance (%(guidance)s hours): "
-                    "write down why.",
+                    "%(length)s is shorter than the guidance (%(guidance)s): write down why.",
                     code="reason_required",
-                    params={"hours": hours, "guidance": guidance},
+                    params={"length": length_label(hours), "guidance": length_label(guidance)},
                 ),
             )
         return cleaned
@@ -126,8 +156,10 @@ class CourseForm(forms.Form):
     max_interval_weeks = forms.IntegerField(
         label="Weeks between sessions, at most", min_value=1, max_value=52, initial=6
     )
+    # A date input takes and shows only ISO dates (2026-11-25), whatever the language's format.
     starts_on = forms.DateField(
-        label="First session", widget=forms.DateInput(attrs={"type": "date"})
+        label="First session",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
 
     def clean(self) -> dict[str, Any]:

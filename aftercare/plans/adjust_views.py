@@ -8,8 +8,10 @@ the staff member's clinic.
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import cast
+from zoneinfo import ZoneInfo
 
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
@@ -32,7 +34,7 @@ from aftercare.planner.adjustments import (
     Adjustment,
 )
 from aftercare.planner.courses import latest_step, visit_day, window_opens_within
-from aftercare.planner.planning import Plan
+from aftercare.planner.planning import Plan, PlannedReminder, PlannedRestriction, hours_after
 from aftercare.plans import services
 from aftercare.plans.access import course_for, plan_for
 from aftercare.plans.adjust_forms import (
@@ -41,6 +43,7 @@ from aftercare.plans.adjust_forms import (
     NoteForm,
     RestrictionAdjustForm,
     SkipReminderForm,
+    length_label,
 )
 from aftercare.plans.display import plan_context
 from aftercare.plans.visits import course_facts, visit_days, visit_days_of, visit_plans
@@ -49,6 +52,39 @@ from patients.access import patient_for
 from patients.models import Treatment
 
 COMING_DAYS = 7
+
+
+@dataclass(frozen=True)
+class RestrictionRow:
+    """A restriction as the plan page lists it: lengths in days, for reading at a glance."""
+
+    restriction: PlannedRestriction
+    length: str
+    guidance_length: str
+
+
+@dataclass(frozen=True)
+class ReminderRow:
+    reminder: PlannedReminder
+    sent: bool
+
+
+def plan_rows(content: Plan, *, sent: frozenset[str] = frozenset()) -> dict[str, object]:
+    """The plan page's two tables: restrictions, and reminders (each listed once)."""
+    return {
+        "restriction_rows": [
+            RestrictionRow(
+                restriction=restriction,
+                length=length_label(restriction.hours),
+                guidance_length=length_label(restriction.hours_by_guidance),
+            )
+            for restriction in content.restrictions
+        ],
+        "reminder_rows": [
+            ReminderRow(reminder=reminder, sent=reminder.key in sent)
+            for reminder in content.reminders
+        ],
+    }
 
 
 def _adjustable(request: StaffRequest, pk: int) -> tuple[AftercarePlan, Plan]:
@@ -93,13 +129,33 @@ def adjust_restriction(request: StaffRequest, pk: int, key: str) -> HttpResponse
     if refused := _not_current(request, plan):
         return refused
     form = RestrictionAdjustForm(request.POST or None, restriction=restriction)
-    if request.method == "POST" and form.is_valid():
+    # "Show the new date" posts the form to see when the typed length ends, without saving.
+    if request.method == "POST" and form.is_valid() and "check" not in request.POST:
         hours = form.cleaned_data["hours"]
         adjustment = Adjustment(kind=RESTRICTION, key=key, hours=hours)
-        done = f"{restriction.label}: now {hours} hours. The patient's pages show it already."
+        ends = timezone.localtime(
+            hours_after(content.performed_at, hours), ZoneInfo(content.timezone)
+        )
+        done = (
+            f"{restriction.label}: now {length_label(hours)}, OK again from "
+            f"{ends:%a} {ends.day} {ends:%b, %H:%M}. The patient's pages show it already."
+        )
         return _save(request, plan, adjustment, form.cleaned_data["reason"], done)
+    # The date next to the field: for the length typed (a bound form has been validated
+    # above), else for the length set now.
+    typed = form.cleaned_data.get("hours") if form.is_bound else restriction.hours
     heading = f"{restriction.label}: how long for this patient"
-    return _form_page(request, plan, form, heading, restriction=restriction)
+    return _form_page(
+        request,
+        plan,
+        form,
+        heading,
+        restriction=restriction,
+        length=length_label(restriction.hours),
+        guidance_length=length_label(restriction.hours_by_guidance),
+        typed_ends_at=hours_after(content.performed_at, typed) if typed else None,
+        typed_length=length_label(typed) if typed else "",
+    )
 
 
 @staff_required(perms=["aftercare.add_planadjustment"])
@@ -160,8 +216,10 @@ def adjust_add_reminder(request: StaffRequest, pk: int) -> HttpResponse:
 def plan_revision(request: StaffRequest, pk: int) -> HttpResponse:
     """Any revision of a plan, as it was: earlier versions stay readable."""
     plan = plan_for(request, pk)
+    content = plan.content_plan
     context: dict[str, object] = {"stored_plan": plan, "treatment": plan.treatment}
-    context.update(plan_context(plan.content_plan))
+    context.update(plan_context(content))
+    context.update(plan_rows(content))
     return render(request, "aftercare/plan_revision.html", context)
 
 
@@ -235,13 +293,14 @@ def treatment_plan_context(request: HttpRequest, treatment: Treatment) -> dict[s
         return context
     content = shown.content_plan
     visit = [plan.treatment for plan in plans if plan.treatment_id != treatment.pk]
-    sent = set(
+    sent = frozenset(
         Reminder.objects.filter(
             plan__treatment_id__in=[plan.treatment_id for plan in plans],
             status=ReminderStatus.SENT,
         ).values_list("kind", flat=True)
     )
     context.update(plan_context(content))
+    context.update(plan_rows(content, sent=sent))
     context.update(
         {
             "can_adjust": request.user.has_perm("aftercare.add_planadjustment")
@@ -250,7 +309,6 @@ def treatment_plan_context(request: HttpRequest, treatment: Treatment) -> dict[s
             "adjustments": PlanAdjustment.objects.filter(
                 treatment_id__in={plan.treatment_id for plan in plans}
             ).select_related("created_by", "dropped_by", "plan"),
-            "skippable": [r for r in content.reminders if r.key not in sent],
         }
     )
     return context

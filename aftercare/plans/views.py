@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import hashlib
+from base64 import b64encode
+from html.parser import HTMLParser
+
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -10,7 +14,7 @@ from aftercare.concerns import services as concerns
 from aftercare.concerns.forms import HandleConcernForm
 from aftercare.delivery import reminders
 from aftercare.links import links_revoke
-from aftercare.models import ConcernReport
+from aftercare.models import ConcernReport, SentMessage
 from aftercare.plans.access import (
     concern_for,
     plan_for,
@@ -86,10 +90,50 @@ def patient_reminders_stop(request: StaffRequest, pk: int) -> HttpResponse:
     return redirect("patients:detail", pk=patient.pk)
 
 
+class _StyleAttributes(HTMLParser):
+    """Collects the values of every style="" attribute of an HTML document."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: set[str] = set()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.values.update(value for name, value in attrs if name == "style" and value)
+
+
+def style_attribute_hashes(html: str) -> list[str]:
+    """CSP sources that allow exactly the style="" attributes of `html`, and no others."""
+    parser = _StyleAttributes()
+    parser.feed(html)
+    parser.close()
+    return sorted(
+        f"'sha256-{b64encode(hashlib.sha256(value.encode()).digest()).decode()}'"
+        for value in parser.values
+    )
+
+
+def _header_rows(sent: SentMessage) -> list[tuple[str, str]]:
+    """The email's headers once each, Message-ID first, without the angle brackets."""
+    headers = {"Message-ID": sent.message_id}
+    headers.update((name, value) for name, value in sent.headers.items() if name != "Message-ID")
+    return [
+        (name, value.strip().removeprefix("<").removesuffix(">")) for name, value in headers.items()
+    ]
+
+
 @staff_required(perms=["aftercare.view_sentmessage"])
 def sent_message_detail(request: StaffRequest, pk: int) -> HttpResponse:
     sent = sent_message_for(request, pk)
-    return render(request, "aftercare/sent_message.html", {"sent": sent})
+    context = {"sent": sent, "header_rows": _header_rows(sent)}
+    response = render(request, "aftercare/sent_message.html", context)
+    # The HTML part is shown as the patient's mail app showed it, in an <iframe srcdoc>
+    # sandboxed without scripts; such a frame takes this page's Content-Security-Policy.
+    # Emails style with style="" attributes: allow exactly this email's, by their hashes.
+    # (django-csp's own csp_update decorator sets the same attribute, for a fixed policy.)
+    hashes = style_attribute_hashes(sent.html_body)
+    if hashes:
+        response._csp_update = {"style-src-attr": ["'unsafe-hashes'", *hashes]}  # type: ignore[attr-defined]
+    return response
 
 
 @staff_required(perms=["aftercare.view_concernreport"])

@@ -88,14 +88,20 @@ def test_a_practitioner_extends_makeup_and_the_patient_sees_the_new_end_on_today
     page.get_by_role("button", name="Log in").click()
     page.goto(f"{site}/patients/treatments/{treatment.pk}/")
     page.get_by_role("link", name="Change Makeup").click()
-    page.get_by_text("The guidance says 48 hours for this treatment.").wait_for()
-    page.get_by_label("Hours after the treatment").fill("72")
-    page.get_by_label("Why").fill(REASON)
-    page.get_by_role("button", name="Save").click()
-    page.get_by_text("Makeup: now 72 hours.").wait_for()
-
+    page.get_by_text("The guidance says 2 days for this treatment.").wait_for()
     zone = ZoneInfo(clinic.timezone)
     new_end = timezone.localtime(treatment.performed_at + timedelta(hours=72), zone)
+    short_end = f"{new_end:%a} {new_end.day} {new_end:%b, %H:%M}"
+    page.get_by_label("Days after the treatment").fill("3")
+    page.get_by_role("button", name="Show the new date").click()
+    assert page.locator("#restriction-ends").inner_text() == (
+        f"3 days after the treatment: OK again from {short_end}"
+    )
+    page.screenshot(path=artifacts / "staff-adjust-restriction-days.png", full_page=True)
+    assert not PlanAdjustment.objects.exists()
+    page.get_by_label("Why").fill(REASON)
+    page.get_by_role("button", name="Save", exact=True).click()
+    page.get_by_text(f"Makeup: now 3 days, OK again from {short_end}.").wait_for()
     phone.goto(link)
     # Day 0 is the treatment's local day, the "Treatment day" (so "Day 1" just after midnight).
     treated_on = timezone.localdate(treatment.performed_at, zone)
@@ -111,6 +117,7 @@ def test_a_practitioner_extends_makeup_and_the_patient_sees_the_new_end_on_today
 
     adjustment = PlanAdjustment.objects.get()
     changed_at = timezone.localtime(adjustment.created_at, zone)
+    page.locator("summary", has_text="Plan history").click()
     history = page.locator("table.plan-changes tbody tr").first
     assert history.locator("td").all_inner_texts() == [
         f"{changed_at.day} {changed_at:%b %Y, %H:%M}",

@@ -77,6 +77,7 @@ PUBLIC_URL_NAMES = {
     "password_reset_complete": "password reset",
     "healthz": "health checks for load balancers and monitors",
     "readyz": "health checks for load balancers and monitors",
+    "favicon": "the site's icon, which browsers ask for without a login",
     "admin:login": "the admin's login page",
     "admin:view_on_site": "Django's view-on-site redirect; the page it leads to needs a login",
 }

@@ -86,7 +86,7 @@ EXTRA_ARGS = {
 }
 
 # Not staff pages: reached without a clinic login, or guarded by the admin itself.
-EXEMPT_URLS = {"login", "logout", "healthz", "readyz"}
+EXEMPT_URLS = {"login", "logout", "healthz", "readyz", "favicon"}
 EXEMPT_NAMESPACES = {
     "patient": "patients' pages behind their emailed link",
     "admin": "Django admin: is_staff and model permissions",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ from tests.factories import PatientFactory, StaffMembershipFactory, TreatmentFac
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
-REASON_REQUIRED = "24 hours is shorter than the guidance (48 hours): write down why."
+REASON_REQUIRED = "1 day is shorter than the guidance (2 days): write down why."
 
 
 @pytest.fixture
@@ -52,19 +53,49 @@ def _treatment_page(client: Client, plan: AftercarePlan) -> str:
     return client.get(url).content.decode()
 
 
+def _row_texts(page: str) -> list[str]:
+    """Each table row's cells as one line, without the row's dates."""
+    rows = re.findall(r"<tr>(.*?)</tr>", page, re.S)
+    texts = [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in rows]
+    return [re.sub(r" ?\b\w{3} \d{1,2} \w{3}, \d\d:\d\d ?", " ", text).strip() for text in texts]
+
+
 # Restrictions
 
 
-def test_the_form_shows_the_guidance_value_beside_the_field(practitioner_client, plan):
+def test_the_form_shows_the_guidance_value_in_days_beside_the_field(practitioner_client, plan):
     page = practitioner_client.get(_restriction_url(plan)).content.decode()
-    assert "The guidance says 48 hours for this treatment." in page
-    assert 'name="hours" value="48"' in page
+    assert "The guidance says 2 days for this treatment." in page
+    assert 'name="days" value="2"' in page
+    assert 'name="extra_hours" value="0"' in page
+
+
+def test_the_form_shows_when_the_restriction_ends_beside_the_field(practitioner_client, plan):
+    ends = timezone.localtime(plan.treatment.performed_at + timedelta(hours=48), LONDON)
+    page = practitioner_client.get(_restriction_url(plan)).content.decode()
+    beside = page[page.index('id="restriction-ends"') :]
+    assert (
+        f"2 days after the treatment: OK again from <strong>{ends:%a} {ends.day} {ends:%b, %H:%M}"
+        in beside
+    )
+
+
+def test_showing_the_date_for_a_typed_length_saves_nothing(practitioner_client, plan):
+    ends = timezone.localtime(plan.treatment.performed_at + timedelta(hours=78), LONDON)
+    response = practitioner_client.post(
+        _restriction_url(plan), {"days": "3", "extra_hours": "6", "check": "1"}
+    )
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert f"3 days 6 hours after the treatment: OK again from <strong>{ends:%a} {ends.day}" in page
+    assert 'name="days" value="3"' in page
+    assert not PlanAdjustment.objects.exists()
 
 
 def test_shortening_below_the_guidance_without_a_reason_is_refused_next_to_the_field(
     practitioner_client, plan
 ):
-    response = practitioner_client.post(_restriction_url(plan), {"hours": "24", "reason": " "})
+    response = practitioner_client.post(_restriction_url(plan), {"days": "1", "reason": " "})
     assert response.status_code == 200
     assert response.context["form"].errors == {"reason": [REASON_REQUIRED]}
     page = response.content.decode()
@@ -76,7 +107,7 @@ def test_shortening_below_the_guidance_without_a_reason_is_refused_next_to_the_f
 
 def test_shortening_with_a_reason_is_saved(practitioner_client, plan):
     response = practitioner_client.post(
-        _restriction_url(plan), {"hours": "24", "reason": "Very light pass, skin calm."}
+        _restriction_url(plan), {"days": "1", "reason": "Very light pass, skin calm."}
     )
     assert response.status_code == 302
     adjustment = PlanAdjustment.objects.get()
@@ -84,15 +115,34 @@ def test_shortening_with_a_reason_is_saved(practitioner_client, plan):
 
 
 def test_lengthening_needs_no_reason(practitioner_client, plan):
-    response = practitioner_client.post(_restriction_url(plan), {"hours": "72"})
+    response = practitioner_client.post(_restriction_url(plan), {"days": "3"})
     assert response.status_code == 302
     makeup = next(r for r in _current(plan).content["restrictions"] if r["key"] == "makeup")
     assert (makeup["hours"], makeup["guidance_hours"]) == (72, 48)
 
 
+def test_days_and_extra_hours_are_stored_as_hours(practitioner_client, plan):
+    practitioner_client.post(_restriction_url(plan), {"days": "2", "extra_hours": "6"})
+    assert PlanAdjustment.objects.get().hours == 54
+
+
+def test_the_saved_message_says_the_new_length_and_date(practitioner_client, plan):
+    ends = timezone.localtime(plan.treatment.performed_at + timedelta(hours=72), LONDON)
+    response = practitioner_client.post(_restriction_url(plan), {"days": "3"}, follow=True)
+    assert (
+        f"Makeup: now 3 days, OK again from {ends:%a} {ends.day} {ends:%b, %H:%M}."
+        in response.content.decode()
+    )
+
+
 def test_the_same_value_is_not_a_change(practitioner_client, plan):
-    response = practitioner_client.post(_restriction_url(plan), {"hours": "48"})
-    assert response.context["form"].errors == {"hours": ["That is the time already set."]}
+    response = practitioner_client.post(_restriction_url(plan), {"days": "2"})
+    assert response.context["form"].errors == {"days": ["That is the time already set."]}
+
+
+def test_no_time_at_all_is_refused(practitioner_client, plan):
+    response = practitioner_client.post(_restriction_url(plan), {"days": "0", "extra_hours": "0"})
+    assert response.context["form"].errors == {"days": ["Give a time between 1 hour and 90 days."]}
 
 
 def test_an_unknown_restriction_is_not_found(practitioner_client, plan):
@@ -100,15 +150,15 @@ def test_an_unknown_restriction_is_not_found(practitioner_client, plan):
 
 
 def test_a_replaced_revision_cannot_be_adjusted(practitioner_client, plan):
-    practitioner_client.post(_restriction_url(plan), {"hours": "72"})
-    response = practitioner_client.post(_restriction_url(plan), {"hours": "96"})
+    practitioner_client.post(_restriction_url(plan), {"days": "3"})
+    response = practitioner_client.post(_restriction_url(plan), {"days": "4"})
     assert response.status_code == 302
     assert PlanAdjustment.objects.count() == 1
 
 
 def test_the_plan_history_shows_who_changed_it_when_and_why(practitioner_client, plan):
     practitioner_client.post(
-        _restriction_url(plan), {"hours": "72", "reason": "Went deeper on the cheeks."}
+        _restriction_url(plan), {"days": "3", "reason": "Went deeper on the cheeks."}
     )
     adjustment = PlanAdjustment.objects.get()
     page = _treatment_page(practitioner_client, plan)
@@ -121,9 +171,9 @@ def test_the_plan_history_shows_who_changed_it_when_and_why(practitioner_client,
 
 
 def test_earlier_revisions_stay_readable(practitioner_client, plan):
-    practitioner_client.post(_restriction_url(plan), {"hours": "72"})
+    practitioner_client.post(_restriction_url(plan), {"days": "3"})
     page = practitioner_client.get(reverse("aftercare:plan_revision", args=[plan.pk]))
-    assert "(48 hours)" in page.content.decode()
+    assert "Makeup (2 days) 2 days" in _row_texts(page.content.decode())
     assert "Replaced" in page.content.decode()
 
 
@@ -138,7 +188,7 @@ def test_the_patients_today_page_shows_the_change_at_once(practitioner_client, p
         in patient.get(reverse("patient:today", args=[slug])).content.decode()
     )
 
-    practitioner_client.post(_restriction_url(plan), {"hours": "72"})
+    practitioner_client.post(_restriction_url(plan), {"days": "3"})
     practitioner_client.post(
         reverse("aftercare:adjust_note", args=[_current(plan).pk]), {"text": "Rest tonight."}
     )
@@ -148,6 +198,60 @@ def test_the_patients_today_page_shows_the_change_at_once(practitioner_client, p
     assert f"Makeup</strong>: OK again from {end_after.strftime('%a %-d %b, %H:%M')}" in today
     assert "A note from your practitioner" in today
     assert today.index("Rest tonight.") < today.index("What has to wait")
+
+
+# The plan page
+
+
+def test_the_plan_page_lists_each_restriction_once_with_its_length_in_days(
+    practitioner_client, plan
+):
+    texts = _row_texts(_treatment_page(practitioner_client, plan))
+    assert "Makeup (2 days) 2 days Change" in texts
+    assert sum(text.startswith("Makeup ") for text in texts) == 1
+
+
+def test_the_plan_page_marks_a_changed_length_beside_the_guidance(practitioner_client, plan):
+    practitioner_client.post(_restriction_url(plan), {"days": "3", "extra_hours": "6"})
+    texts = _row_texts(_treatment_page(practitioner_client, plan))
+    assert "Makeup changed (3 days 6 hours) 3 days 6 hours (guidance: 2 days) Change" in texts
+
+
+def test_the_plan_page_lists_each_reminder_once(practitioner_client, plan):
+    page = _treatment_page(practitioner_client, plan)
+    for reminder in plan.content_plan.reminders:
+        assert page.count(f"<td>{reminder.label}</td>") == 1
+
+
+def test_the_plan_page_shows_no_fact_ids_or_guidance_fingerprint(practitioner_client, plan):
+    page = _treatment_page(practitioner_client, plan)
+    assert "clinical facts" not in page
+    assert "from guidance" not in page
+    assert plan.guidance.fingerprint[:12] not in page
+    for fact_id in plan.content_plan.fact_ids:
+        assert f" {fact_id}," not in page and f" {fact_id}<" not in page
+
+
+def test_a_sent_reminder_is_marked_sent_and_cannot_be_skipped(practitioner_client, plan):
+    first = Reminder.objects.filter(patient=plan.treatment.patient).order_by("due_at").first()
+    first.status = ReminderStatus.SENT
+    first.sent_at = timezone.now()
+    first.save()
+    page = _treatment_page(practitioner_client, plan)
+    assert f"{first.label} Sent" in _row_texts(page)
+    assert f'aria-label="Skip {first.label}"' not in page
+
+
+def test_front_desk_sees_no_regenerate_button(front_desk_client, practitioner_client, plan):
+    assert "Regenerate" not in _treatment_page(front_desk_client, plan)
+    assert "Regenerate the plan" in _treatment_page(practitioner_client, plan)
+
+
+def test_front_desk_sees_no_make_the_plan_button(front_desk_client, practitioner_client, clinic):
+    treatment = TreatmentFactory(patient__clinic=clinic)
+    url = reverse("patients:treatment_detail", args=[treatment.pk])
+    assert "Make the plan" not in front_desk_client.get(url).content.decode()
+    assert "Make the plan" in practitioner_client.get(url).content.decode()
 
 
 # Front desk and other clinics
@@ -165,27 +269,33 @@ def test_the_patients_today_page_shows_the_change_at_once(practitioner_client, p
 def test_front_desk_cannot_adjust_clinical_content(front_desk_client, plan, name, args):
     url = reverse(name, args=[plan.pk, *args])
     assert front_desk_client.get(url).status_code == 403
-    data = {"hours": "24", "text": "x", "day_number": "5", "label": "x", "reason": "x"}
+    data = {"days": "1", "text": "x", "day_number": "5", "label": "x", "reason": "x"}
     assert front_desk_client.post(url, data).status_code == 403
     assert not PlanAdjustment.objects.exists()
 
 
 def test_front_desk_does_not_see_the_adjust_buttons(front_desk_client, practitioner_client, plan):
-    assert "Adjust for this patient" not in _treatment_page(front_desk_client, plan)
-    assert "Adjust for this patient" in _treatment_page(practitioner_client, plan)
+    for button in [
+        'aria-label="Change Makeup"',
+        "Add a reminder",
+        "a personal note",
+        'aria-label="Skip ',
+    ]:
+        assert button not in _treatment_page(front_desk_client, plan)
+        assert button in _treatment_page(practitioner_client, plan)
 
 
 def test_front_desk_regenerating_cannot_drop_the_adjustments(
     front_desk_client, practitioner_client, plan
 ):
-    practitioner_client.post(_restriction_url(plan), {"hours": "72"})
+    practitioner_client.post(_restriction_url(plan), {"days": "3"})
     url = reverse("aftercare:regenerate", args=[plan.treatment_id])
     front_desk_client.post(url, {"drop_adjustments": "1"})
     assert PlanAdjustment.objects.get().is_active
 
 
 def test_a_practitioner_regenerating_can_drop_the_adjustments(practitioner_client, plan):
-    practitioner_client.post(_restriction_url(plan), {"hours": "72"})
+    practitioner_client.post(_restriction_url(plan), {"days": "3"})
     url = reverse("aftercare:regenerate", args=[plan.treatment_id])
     practitioner_client.post(url, {"drop_adjustments": "1"})
     assert not PlanAdjustment.objects.get().is_active
@@ -262,6 +372,14 @@ def test_a_practitioner_starts_a_course_from_the_patient_page(practitioner_clien
     assert _current(plan).content["course"]["session"] == 1
     detail = practitioner_client.get(reverse("patients:detail", args=[patient.pk]))
     assert "4 sessions, 4–6 weeks apart" in detail.content.decode()
+
+
+def test_the_course_form_fills_in_the_first_session_as_an_iso_date(practitioner_client, plan):
+    # en-gb would write 25/11/2026, which a date input throws away.
+    day = timezone.localdate(plan.treatment.performed_at, LONDON)
+    url = reverse("aftercare:course_create", args=[plan.treatment.patient_id])
+    page = practitioner_client.get(url).content.decode()
+    assert f'type="date" name="starts_on" value="{day.isoformat()}"' in page
 
 
 def test_a_course_interval_must_be_in_order(practitioner_client, plan):

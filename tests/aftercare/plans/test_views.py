@@ -27,8 +27,8 @@ def test_the_treatment_page_shows_the_plan(practitioner_client, plan):
     page = practitioner_client.get(
         reverse("patients:treatment_detail", args=[plan.treatment_id])
     ).content.decode()
-    assert "Makeup: from Wednesday 11 November, 14:30" in page
-    assert "Reminder schedule" in page
+    assert 'Makeup</th>\n        <td class="when">Wed 11 Nov, 14:30<span' in page
+    assert "Reminder emails" in page
     assert "Revision 1" in page
 
 
@@ -170,5 +170,55 @@ def test_staff_can_read_a_sent_email_with_the_link_masked(practitioner_client, p
     page = practitioner_client.get(
         reverse("aftercare:sent_message", args=[sent.pk])
     ).content.decode()
-    assert escape(sent.message_id) in page
     assert "[patient link]" in page
+    # Once, in the list of headers, without the angle brackets of the raw header.
+    assert page.count(sent.message_id.strip("<>")) == 1
+    assert escape(sent.message_id) not in page
+
+
+def _sent(plan):
+    from aftercare.delivery.dispatch import dispatch_due
+
+    dispatch_due(now=plan.reminders.order_by("due_at").first().due_at)
+    return plan.reminders.get(status="sent").sent_messages.get()
+
+
+def test_a_sent_email_is_shown_as_the_patient_saw_it_in_a_sandboxed_frame(
+    practitioner_client, plan, smtp_sink
+):
+    sent = _sent(plan)
+    page = practitioner_client.get(reverse("aftercare:sent_message", args=[sent.pk]))
+    frame = re.search(r"<iframe[^>]*>", page.content.decode())[0]
+    assert 'sandbox=""' in frame
+    assert f'srcdoc="{escape(sent.html_body)}"' in frame
+
+
+def test_the_plain_text_part_of_a_sent_email_is_there_too(practitioner_client, plan, smtp_sink):
+    sent = _sent(plan)
+    page = practitioner_client.get(reverse("aftercare:sent_message", args=[sent.pk]))
+    assert escape(sent.text_body) in page.content.decode()
+
+
+def test_each_header_of_a_sent_email_is_listed_once(practitioner_client, plan, smtp_sink):
+    sent = _sent(plan)
+    page = practitioner_client.get(reverse("aftercare:sent_message", args=[sent.pk]))
+    names = re.findall(r'<dt class="col-sm-3">([^<]+)</dt>', page.content.decode())
+    assert names == ["Message-ID", *[name for name in sent.headers if name != "Message-ID"]]
+
+
+def test_the_sent_email_page_allows_exactly_the_emails_own_inline_styles(
+    practitioner_client, plan, smtp_sink
+):
+    import base64
+    import hashlib
+
+    sent = _sent(plan)
+    policy = practitioner_client.get(reverse("aftercare:sent_message", args=[sent.pk]))[
+        "Content-Security-Policy"
+    ]
+    body_style = re.search(r'<body style="([^"]+)"', sent.html_body)[1]
+    digest = base64.b64encode(hashlib.sha256(body_style.encode()).digest()).decode()
+    assert "style-src-attr 'unsafe-hashes'" in policy
+    assert f"'sha256-{digest}'" in policy
+    assert "unsafe-inline" not in policy
+    assert "script-src 'self'" in policy
