@@ -4,6 +4,10 @@ PYTHON ?= $(shell for p in python3.13 python3.12 python3.11 python3; do \
 	command -v $$p >/dev/null && $$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' && { echo $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
+# `make run` serves on PORT (honcho hands it to the Procfile's web process); emailed links
+# start with SITE_URL, which follows PORT unless set. Both come from the environment too.
+PORT ?= 8000
+SITE_URL ?= http://localhost:$(PORT)
 
 .PHONY: run test lint format venv npm clean bench-smoke
 
@@ -16,7 +20,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-# axe-core for the accessibility tests; without npm those tests skip and say why.
+# axe-core for the accessibility tests and Lighthouse for bench/lighthouse.py; without npm
+# those tests skip and say why.
 npm: node_modules/.installed
 
 node_modules/.installed: package-lock.json
@@ -28,9 +33,10 @@ run: venv
 	mkdir -p var/celery-broker/processed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
-	@echo "Staff login: http://localhost:$${PORT:-8000}/accounts/login/  (Ctrl-C stops web, worker and beat)"
+	@echo "Staff login: http://localhost:$(PORT)/accounts/login/  (Ctrl-C stops web, worker and beat)"
 	@echo "admin and platform then ask for a code: add the key above to an authenticator app, or use a recovery code."
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+	@echo "Emails are printed below, each with its patient link (starting $(SITE_URL)/p/)."
+	PORT='$(PORT)' SITE_URL='$(SITE_URL)' PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start --port '$(PORT)'
 
 lint: venv
 	$(BIN)/ruff check .

@@ -51,6 +51,7 @@ from aftercare.models import (
 from aftercare.planner.default_guidance import DEFAULT_GUIDANCE
 from aftercare.planner.inputs import Guidance
 from aftercare.planner.planning import Plan, build_plan
+from aftercare.plans.display import plan_context
 from clinic.admin_scoping import ClinicScopedAdmin, clinic_of, sees_every_clinic
 
 PREVIEW_CLINIC = {"clinic_name": "Your clinic", "phone": "your phone", "email": "your email"}
@@ -71,6 +72,47 @@ def _sample_form(data: QueryDict | None = None, prefix: str | None = None) -> Pl
 
 def _preview_plan(form: PlanPreviewForm, guidance: Guidance) -> Plan | None:
     return build_plan(*form.facts(**PREVIEW_CLINIC), guidance) if form.is_valid() else None
+
+
+# Which part of a plan each guidance table's rows become (the preview marks the edited one).
+PLAN_PART = {
+    RecoveryPhase: "phase",
+    GuidanceItem: "item",
+    RestrictionRule: "restriction",
+    ReminderMoment: "reminder",
+}
+
+
+def _preview_context(
+    plan: Plan | None, *, changed_part: str = "", changed_key: str = ""
+) -> dict[str, object]:
+    """The plan in full for admin/aftercare/_plan_full.html, the edited row marked.
+
+    Day by day lists what starts each day, in full; items starting after the daily days
+    are listed as "Later". `change_shown` is False when the edited row is not in this
+    sample plan (its conditions leave it out, or it is switched off).
+    """
+    if plan is None:
+        return {"plan": None}
+    context = plan_context(plan)
+    last_day = plan.days[-1].number if plan.days else -1
+    keys = {
+        "phase": {phase.key for phase in plan.phases},
+        "item": {item.key for item in (*plan.items, *plan.warnings)},
+        "restriction": {restriction.key for restriction in plan.restrictions},
+        "reminder": {reminder.key for reminder in plan.reminders},
+    }
+    context.update(
+        later_items=[
+            item
+            for item in plan.items
+            if item.kind != "warning" and plan.day_number_at(item.starts_at) > last_day
+        ],
+        changed_part=changed_part,
+        changed_key=changed_key,
+        change_shown=changed_key in keys.get(changed_part, set()),
+    )
+    return context
 
 
 class ClinicGuidanceAdmin(ClinicScopedAdmin):
@@ -220,6 +262,8 @@ class GuidanceAdmin(ClinicGuidanceAdmin):
             response = self._preview_unsaved(request, object_id)
             if response is not None:
                 return response
+        # The template offers "Preview the plan with these changes" on these tables only.
+        extra_context = {**(extra_context or {}), "can_preview": True}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _preview_unsaved(self, request: HttpRequest, object_id: str | None) -> HttpResponse | None:
@@ -241,6 +285,7 @@ class GuidanceAdmin(ClinicGuidanceAdmin):
         )
         sample = _sample_form(request.POST if "_sample" in request.POST else None, "sample")
         plan = _preview_plan(sample, pending)
+        part = PLAN_PART[self.model]
         kept = [
             (name, value)
             for name, values in request.POST.lists()
@@ -252,10 +297,10 @@ class GuidanceAdmin(ClinicGuidanceAdmin):
             **self.admin_site.each_context(request),
             "title": f"Preview: {instance}",
             "opts": self.model._meta,
-            "plan": plan,
             "sample_form": sample,
             "pending_fields": kept,
-            "changed_key": instance.key,
+            "changed_row": instance,
+            **_preview_context(plan, changed_part=part, changed_key=instance.key),
         }
         return TemplateResponse(request, "admin/aftercare/preview_unsaved.html", context)
 
@@ -406,7 +451,7 @@ class IntensityLevelAdmin(ClinicGuidanceAdmin):
             "title": "Preview a plan",
             "opts": self.model._meta,
             "form": form,
-            "plan": plan,
+            **_preview_context(plan),
         }
         return TemplateResponse(request, "admin/aftercare/preview.html", context)
 

@@ -76,7 +76,10 @@ if ENVIRONMENT == "production":
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off in production")
 
-SITE_URL = env.str("SITE_URL", "http://localhost:8000").rstrip("/")
+# The port the development server listens on (`make run` hands it to honcho, which gives it
+# to the Procfile's web process); the base of emailed links follows it unless SITE_URL is set.
+PORT = env.int("PORT", 8000)
+SITE_URL = env.str("SITE_URL", f"http://localhost:{PORT}").rstrip("/")
 ALLOWED_HOSTS = env.list(
     "ALLOWED_HOSTS", cast=str.strip, default=["localhost", "127.0.0.1", "[::1]", "testserver"]
 )
@@ -223,9 +226,14 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # SMTP server or an email provider (postmark, ses, mailgun, sendgrid, brevo), sent to
 # through django-anymail; clinic.env.email_settings lists the forms.
 ANYMAIL: dict[str, object] = {}
-_email = email_settings(env.str("EMAIL_URL", "") or "console://")
+_email_url = env.str("EMAIL_URL", "")
+_email = email_settings(_email_url or "console://")
 ANYMAIL |= cast("dict[str, object]", _email.pop("ANYMAIL", {}))
 globals().update(_email)
+if not _email_url and ENVIRONMENT == "development":
+    # `make run`'s terminal shows each email as the patient reads it, link whole, where the
+    # console backend's output would go through the worker's masking logs.
+    EMAIL_BACKEND = "clinic.terminal_email.EmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "aftercare@localhost")
 # The provider's delivery reports (bounces, complaints) arrive at
 # /anymail/<provider>/tracking/ (aftercare.delivery.webhook_urls), which answer 404 until

@@ -143,6 +143,70 @@ def _booking_opens(plan: Plan) -> date | None:
     return None
 
 
+@dataclass(frozen=True)
+class SheetPeriod:
+    heading: str  # "Settling down: treatment day to day 2"
+    sections: list[tuple[str, list[SheetLine]]]  # by kind, as sheet_sections
+
+
+def sheet_periods(plan: Plan) -> list[SheetPeriod]:
+    """The print sheet's instructions: each non-warning item once, under the recovery
+    phase in which it starts (the first days, then later), grouped by kind inside it,
+    each with the days it covers in the patient's words ("treatment day to day 3")."""
+    phases = sorted(plan.phases, key=lambda phase: phase.starts_at)
+    starts = [plan.day_number_at(phase.starts_at) for phase in phases]
+    periods = []
+    for index, phase in enumerate(phases):
+        first = 0 if index == 0 else starts[index]
+        last = starts[index + 1] - 1 if index + 1 < len(starts) else None
+        items = [
+            item
+            for item in plan.items
+            if item.kind != "warning"
+            and plan.day_number_at(item.starts_at) >= first
+            and (last is None or plan.day_number_at(item.starts_at) <= last)
+        ]
+        sections = _sheet_by_kind(plan, items)
+        if sections:
+            days = _days_words(first, last).replace("until", "treatment day to")
+            heading = f"{phase.name}: {days}"
+            periods.append(SheetPeriod(heading=heading, sections=sections))
+    if not phases:
+        items = [item for item in plan.items if item.kind != "warning"]
+        periods.append(SheetPeriod("Your aftercare", _sheet_by_kind(plan, items)))
+    return periods
+
+
+def _sheet_by_kind(plan: Plan, items: list[PlannedItem]) -> list[tuple[str, list[SheetLine]]]:
+    sections = []
+    for kind, heading in KIND_HEADINGS.items():
+        lines = [
+            SheetLine(item, _days_words(*_item_days(plan, item)))
+            for item in items
+            if item.kind == kind
+        ]
+        if lines:
+            sections.append((heading, lines))
+    return sections
+
+
+def _item_days(plan: Plan, item: PlannedItem) -> tuple[int, int | None]:
+    first = plan.day_number_at(item.starts_at)
+    if item.ends_at is None:
+        return first, None
+    return first, max(first, plan.day_number_at(item.ends_at - timedelta(minutes=1)))
+
+
+def _days_words(first: int, last: int | None) -> str:
+    """The days in the patient's words: "treatment day", "until day 3", "day 4", "days 3–6",
+    "from day 7" (a phase's heading says "treatment day to day 2")."""
+    if last is None:
+        return f"from {day_label(first).lower()}"
+    if last == first:
+        return day_label(first).lower()
+    return f"until day {last}" if first == 0 else f"days {first}–{last}"
+
+
 def _days_label(plan: Plan, item: PlannedItem) -> str:
     first = plan.day_number_at(item.starts_at)
     if item.ends_at is None:

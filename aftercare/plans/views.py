@@ -21,7 +21,7 @@ from aftercare.plans.access import (
     reminder_for,
     sent_message_for,
 )
-from aftercare.plans.display import plan_context
+from aftercare.plans.display import plan_context, sheet_periods
 from aftercare.plans.services import plan_create
 from aftercare.plans.today import EARLY_RECOVERY, dashboard_for
 from clinic.access import StaffRequest, staff_required
@@ -61,6 +61,7 @@ def plan_sheet(request: StaffRequest, pk: int) -> HttpResponse:
         "who_to_call": who_to_call(clinic=clinic, at=None),
     }
     context.update(plan_context(plan.content_plan))
+    context["sheet_periods"] = sheet_periods(plan.content_plan)
     return render(request, "aftercare/plan_sheet.html", context)
 
 

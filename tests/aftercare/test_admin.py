@@ -5,7 +5,7 @@ from django.test import Client
 from django.urls import reverse
 
 from aftercare.guidance.clinic import guidance_install
-from aftercare.models import GuidanceItem, RestrictionRule
+from aftercare.models import GuidanceItem, IntensityFactor, RestrictionRule
 from aftercare.planner.adjustments import Adjustment
 from aftercare.plans.services import course_start, plan_adjust, plan_create
 from clinic.models import StaffRole
@@ -132,6 +132,20 @@ def test_an_admin_script_never_reaches_the_treatment_page_or_sheet(
         assert "<b onmouseover" not in page
 
 
+def _preview_page(response) -> str:
+    """The plan the preview shows (the form above it carries the edit as hidden fields)."""
+    assert response.status_code == 200
+    page = response.content.decode()
+    return page[page.index('class="module plan-full"') :]
+
+
+def _marked(page: str) -> str:
+    """The row the preview marks as changed, up to the next row."""
+    start = page.index("preview-changed")
+    ends = [page.find(marker, start + 20) for marker in ("<li", "plan-item")]
+    return page[start : min([end for end in ends if end != -1], default=len(page))]
+
+
 def test_previewing_an_unsaved_change_shows_it_without_saving(admin_client, clinic):
     rule = RestrictionRule.objects.get(clinic=clinic, key="makeup")
     response = admin_client.post(
@@ -146,12 +160,77 @@ def test_previewing_an_unsaved_change_shows_it_without_saving(admin_client, clin
             _preview="1",
         ),
     )
-    page = response.content.decode()
-    assert "Not saved yet" in page
-    assert "Cosmetics: from" in page
+    assert "Not saved yet" in response.content.decode()
+    page = _preview_page(response)
+    assert "<strong>Cosmetics</strong>: allowed again from" in page
     assert "(100 hours)" in page
     rule.refresh_from_db()
     assert rule.label != "Cosmetics"
+
+
+def test_previewing_an_edited_item_shows_its_new_text_marked(admin_client, clinic):
+    item = GuidanceItem.objects.get(clinic=clinic, key="daily-spf")
+    new_text = "Wear a wide hat and SPF 50 sunscreen, every single morning."
+    response = admin_client.post(_change_url(item), _item_form(item, body=new_text, _preview="1"))
+    page = _preview_page(response)
+    marked = _marked(page)
+    assert "Changed, not saved yet" in marked
+    assert new_text in marked
+    assert page.count(new_text) == 1
+    item.refresh_from_db()
+    assert item.body != new_text
+
+
+def test_the_preview_lists_each_day_with_the_text_of_what_starts_then(admin_client, clinic):
+    item = GuidanceItem.objects.get(clinic=clinic, key="daily-spf")
+    response = admin_client.post(_change_url(item), _item_form(item, _preview="1"))
+    page = _preview_page(response)
+    day_1 = page[page.index("Day 1 ·") : page.index("Day 2 ·")]
+    assert "Sunscreen every morning" in day_1
+    assert "mineral one with SPF 30" in day_1
+    assert "Day 14 ·" in page
+
+
+def test_previewing_a_restrictions_hours_shows_its_new_date(admin_client, clinic):
+    rule = RestrictionRule.objects.get(clinic=clinic, key="swimming")
+    sample = {
+        "sample-depth_mm": "0.5",
+        "sample-passes": "1",
+        "sample-areas": ["cheeks"],
+        "sample-device": "pen",
+        "sample-skin_type": "2",
+        "sample-performed_on": "2027-03-01",
+        "sample-performed_time": "10:00",
+        "sample-timezone": "Europe/London",
+        "_sample": "1",
+    }
+    response = admin_client.post(
+        _change_url(rule),
+        _restriction_form(
+            rule,
+            hours_light=240,
+            hours_moderate=240,
+            hours_intense=240,
+            hours_per_point=0,
+            _preview="1",
+            **sample,
+        ),
+    )
+    marked = _marked(_preview_page(response))
+    # Ten days after Monday 1 March 2027, 10:00.
+    assert "allowed again from <strong>Thu 11 Mar 2027, 10:00</strong>" in marked
+    rule.refresh_from_db()
+    assert rule.hours_light != 240
+
+
+def test_previewing_a_row_the_sample_leaves_out_says_so(admin_client, clinic):
+    item = GuidanceItem.objects.get(clinic=clinic, key="daily-spf")
+    response = admin_client.post(
+        _change_url(item), _item_form(item, is_active="", body="Never shown.", _preview="1")
+    )
+    page = _preview_page(response)
+    assert "Your change is not in this plan" in page
+    assert "Never shown." not in page
 
 
 def test_the_preview_page_saves_the_change_when_asked(admin_client, clinic):
@@ -190,7 +269,9 @@ def test_the_plan_preview_page_shows_a_plan_for_sample_facts(admin_client):
     )
     page = response.content.decode()
     assert "Summer care" in page
-    assert "Makeup: from" in page
+    assert "<strong>Makeup</strong>: allowed again from" in page
+    assert "Sunscreen every morning" in page
+    assert "Changed, not saved yet" not in page
 
 
 def test_the_plan_preview_page_explains_a_bad_timezone(admin_client):
@@ -237,3 +318,15 @@ def test_adjustments_and_courses_are_listed_read_only(admin_client, clinic):
 def test_the_clinics_booking_page_is_set_in_the_admin(platform_client, clinic):
     page = platform_client.get(reverse("admin:clinic_clinic_change", args=[clinic.pk]))
     assert 'name="booking_url"' in page.content.decode()
+
+
+def test_a_guidance_rows_page_offers_the_preview(admin_client, clinic):
+    item = GuidanceItem.objects.get(clinic=clinic, key="daily-spf")
+    page = admin_client.get(_change_url(item)).content.decode()
+    assert 'name="_preview" value="Preview the plan with these changes"' in page
+
+
+def test_the_intensity_tables_pages_offer_no_preview(admin_client, clinic):
+    factor = IntensityFactor.objects.filter(clinic=clinic).first()
+    page = admin_client.get(_change_url(factor)).content.decode()
+    assert 'name="_preview"' not in page

@@ -60,12 +60,13 @@ def test_development_defaults_to_sqlite_and_filesystem_broker():
     assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
 
 
-def _settings(*names: str, **env: str) -> dict:
+def _settings(*names: str, unset: tuple[str, ...] = (), **env: str) -> dict:
     code = (
         "import json, django; django.setup(); from django.conf import settings; "
         f"print(json.dumps({{n: getattr(settings, n) for n in {list(names)!r}}}, default=str))"
     )
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DEBUG", *env}}
+    dropped = {"SECRET_KEY", "DEBUG", *unset, *env}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -173,11 +174,47 @@ def test_email_url_configures_smtp():
 
 
 def test_without_email_url_emails_are_printed_and_email_host_is_not_read():
-    found = _settings("EMAIL_BACKEND", "EMAIL_HOST", EMAIL_URL="", EMAIL_HOST="mail.example")
+    found = _settings(
+        "EMAIL_BACKEND", "EMAIL_HOST", EMAIL_URL="", EMAIL_HOST="mail.example", ENVIRONMENT="test"
+    )
     assert found == {
         "EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend",
         "EMAIL_HOST": "localhost",
     }
+
+
+def test_in_development_without_email_url_the_terminal_shows_each_email_whole():
+    found = _settings("EMAIL_BACKEND", EMAIL_URL="", ENVIRONMENT="development")
+    assert found == {"EMAIL_BACKEND": "clinic.terminal_email.EmailBackend"}
+
+
+def test_in_development_an_email_url_is_still_obeyed():
+    found = _settings("EMAIL_BACKEND", EMAIL_URL="console://", ENVIRONMENT="development")
+    assert found == {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+
+
+# PORT: where `make run` serves; SITE_URL (the base of emailed links) follows it unless set.
+
+
+def test_site_url_defaults_to_localhost_on_port_8000():
+    found = _settings("PORT", "SITE_URL", unset=("PORT", "SITE_URL"))
+    assert found == {"PORT": 8000, "SITE_URL": "http://localhost:8000"}
+
+
+def test_site_url_follows_port():
+    found = _settings("SITE_URL", "MESSAGE_ID_DOMAIN", unset=("SITE_URL",), PORT="8123")
+    assert found == {"SITE_URL": "http://localhost:8123", "MESSAGE_ID_DOMAIN": "localhost"}
+
+
+def test_a_site_url_that_is_set_wins_over_port():
+    found = _settings("SITE_URL", PORT="8123", SITE_URL="https://aftercare.example/")
+    assert found == {"SITE_URL": "https://aftercare.example"}
+
+
+def test_a_port_that_is_not_a_number_is_refused():
+    result = _start_django(PORT="eighty")
+    assert result.returncode != 0
+    assert "PORT must be a whole number, not 'eighty'" in result.stderr
 
 
 def test_email_url_with_a_provider_fills_anymail():

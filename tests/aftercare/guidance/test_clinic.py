@@ -131,7 +131,7 @@ def test_the_admins_plan_preview_uses_the_admins_clinics_guidance(two_clinics):
         "timezone": "Europe/London",
     }
     page = _admin_client(south).get(reverse("admin:aftercare_plan_preview"), facts)
-    assert "Foundation and concealer: from" in page.content.decode()
+    assert "<strong>Foundation and concealer</strong>: allowed again from" in page.content.decode()
     assert "Makeup (North)" not in page.content.decode()
 
 

@@ -27,6 +27,7 @@ from aftercare.plans.display import (
     grouped_by_kind,
     plan_context,
     plan_milestones,
+    sheet_periods,
 )
 
 LONDON = ZoneInfo("Europe/London")
@@ -172,3 +173,51 @@ def test_milestones_are_worked_out_in_the_clinics_zone():
     late = next(m for m in plan_milestones(plan) if "Late: OK again" in m.titles)
     assert late.date == (TREATED + timedelta(hours=14)).astimezone(LONDON).date()
     assert late.day_number == 1
+
+
+# The print sheet's instructions (sheet_periods)
+
+SHEET_ITEMS = [
+    GuidanceItem("cool", "expect", "Warm skin", "Normal.", 0, 24),
+    GuidanceItem("wash", "do", "Wash gently", "Lukewarm water.", 0, 96),
+    GuidanceItem("spf", "do", "Sunscreen", "Every morning.", 24, None),
+    GuidanceItem("flaking", "expect", "Flaking", "Normal.", 72, 120),
+    GuidanceItem("results", "expect", "Results", "They take time.", 168, None),
+    GuidanceItem("fever", "warning", "Fever", "Call us.", 0, None),
+]
+
+
+def _sheet_keys(period) -> list[str]:
+    return [line.item.key for _, lines in period.sections for line in lines]
+
+
+def test_the_sheet_lists_each_item_once_under_the_phase_it_starts_in():
+    periods = sheet_periods(plan_of(items=SHEET_ITEMS))
+    assert [(period.heading, _sheet_keys(period)) for period in periods] == [
+        ("Settling down: treatment day to day 2", ["cool", "wash", "spf"]),
+        ("Rebuilding: days 3–6", ["flaking"]),
+        ("Strengthening: from day 7", ["results"]),
+    ]
+
+
+def test_the_sheet_groups_each_phase_by_kind_with_the_days_in_the_patients_words():
+    first = sheet_periods(plan_of(items=SHEET_ITEMS))[0]
+    assert [
+        (heading, [(line.item.key, line.when) for line in lines])
+        for heading, lines in first.sections
+    ] == [
+        ("What to expect", [("cool", "until day 1")]),
+        ("What to do", [("wash", "until day 4"), ("spf", "from day 1")]),
+    ]
+
+
+def test_the_sheet_skips_a_phase_where_nothing_starts():
+    items = [item for item in SHEET_ITEMS if item.key != "flaking"]
+    headings = [period.heading for period in sheet_periods(plan_of(items=items))]
+    assert headings == ["Settling down: treatment day to day 2", "Strengthening: from day 7"]
+
+
+def test_without_phases_the_sheet_has_one_list():
+    periods = sheet_periods(plan_of(phases=(), items=SHEET_ITEMS))
+    assert [period.heading for period in periods] == ["Your aftercare"]
+    assert sorted(_sheet_keys(periods[0])) == ["cool", "flaking", "results", "spf", "wash"]
