@@ -842,6 +842,17 @@ class ConcernReport(models.Model):
         return [labels.get(symptom, symptom) for symptom in self.symptoms]
 
 
+def length_label(hours: int) -> str:
+    """A restriction's length as staff read it: 504 -> "21 days", 54 -> "2 days 6 hours"."""
+    days, extra = divmod(hours, 24)
+    parts = []
+    if days:
+        parts.append(f"{days} day{'s' if days != 1 else ''}")
+    if extra or not days:
+        parts.append(f"{extra} hour{'s' if extra != 1 else ''}")
+    return " ".join(parts)
+
+
 class AdjustmentKind(models.TextChoices):
     RESTRICTION = "restriction", "Restriction length"
     NOTE = "note", "Personal note"
@@ -929,9 +940,10 @@ class PlanAdjustment(models.Model):
     def describe(self) -> str:
         """What changed, in words staff read in the plan's history."""
         if self.kind == AdjustmentKind.RESTRICTION:
+            before, after = self.previous_hours or 0, self.hours or 0
             return (
-                f"{self.label}: {self.previous_hours} → {self.hours} hours "
-                f"(guidance: {self.guidance_hours})"
+                f"{self.label}: {length_label(before)} → {length_label(after)} "
+                f"(guidance: {length_label(self.guidance_hours or 0)})"
             )
         if self.kind == AdjustmentKind.NOTE:
             return "Personal note removed" if not self.text else f"Personal note: “{self.text}”"

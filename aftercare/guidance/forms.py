@@ -88,7 +88,9 @@ class PlanPreviewForm(forms.Form):
     age = forms.IntegerField(min_value=0, max_value=120, required=False, initial=40)
     history = choice_list_field(HISTORY_CHOICES)
     performed_on = forms.DateField(
-        label="Treatment date", widget=forms.DateInput(attrs={"type": "date"})
+        label="Treatment date",
+        # A date input takes ISO dates only, whatever the language's date format.
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     performed_time = forms.TimeField(
         label="Treatment time",

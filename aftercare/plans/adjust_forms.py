@@ -6,22 +6,12 @@ from typing import Any
 
 from django import forms
 
+from aftercare.models import length_label
 from aftercare.planner.planning import Plan, PlannedRestriction
 
 MAX_RESTRICTION_HOURS = 24 * 90
 MAX_REMINDER_DAY = 365
 REASON_MAX = 1000
-
-
-def length_label(hours: int) -> str:
-    """A restriction's length as staff read it: 504 -> "21 days", 54 -> "2 days 6 hours"."""
-    days, extra = divmod(hours, 24)
-    parts = []
-    if days:
-        parts.append(f"{days} day{'s' if days != 1 else ''}")
-    if extra or not days:
-        parts.append(f"{extra} hour{'s' if extra != 1 else ''}")
-    return " ".join(parts)
 
 
 class RestrictionAdjustForm(forms.Form):

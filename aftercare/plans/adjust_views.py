@@ -25,6 +25,7 @@ from aftercare.models import (
     Reminder,
     ReminderStatus,
     TreatmentCourse,
+    length_label,
 )
 from aftercare.planner.adjustments import (
     ADD_REMINDER,
@@ -43,7 +44,6 @@ from aftercare.plans.adjust_forms import (
     NoteForm,
     RestrictionAdjustForm,
     SkipReminderForm,
-    length_label,
 )
 from aftercare.plans.display import plan_context
 from aftercare.plans.visits import course_facts, visit_days, visit_days_of, visit_plans

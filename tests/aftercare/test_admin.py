@@ -309,7 +309,7 @@ def test_adjustments_and_courses_are_listed_read_only(admin_client, clinic):
         created_by=None,
     )
     adjustments = admin_client.get(reverse("admin:aftercare_planadjustment_changelist"))
-    assert "Makeup: 48 → 72 hours (guidance: 48)" in adjustments.content.decode()
+    assert "Makeup: 2 days → 3 days (guidance: 2 days)" in adjustments.content.decode()
     courses = admin_client.get(reverse("admin:aftercare_treatmentcourse_changelist"))
     assert courses.status_code == 200
     assert admin_client.get(reverse("admin:aftercare_treatmentcourse_add")).status_code == 403

@@ -122,7 +122,7 @@ def test_a_practitioner_extends_makeup_and_the_patient_sees_the_new_end_on_today
     assert history.locator("td").all_inner_texts() == [
         f"{changed_at.day} {changed_at:%b %Y, %H:%M}",
         practitioner.get_full_name(),
-        "Makeup: 48 → 72 hours (guidance: 48)",
+        "Makeup: 2 days → 3 days (guidance: 2 days)",
         REASON,
         f"r{adjustment.plan.revision}",
     ]

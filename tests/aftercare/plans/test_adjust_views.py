@@ -163,7 +163,7 @@ def test_the_plan_history_shows_who_changed_it_when_and_why(practitioner_client,
     adjustment = PlanAdjustment.objects.get()
     page = _treatment_page(practitioner_client, plan)
     user = plan.treatment.practitioner
-    assert "Makeup: 48 → 72 hours (guidance: 48)" in page
+    assert "Makeup: 2 days → 3 days (guidance: 2 days)" in page
     assert "Went deeper on the cheeks." in page
     assert user.get_full_name() in page
     local = timezone.localtime(adjustment.created_at, LONDON)

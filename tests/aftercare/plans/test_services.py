@@ -173,7 +173,7 @@ def test_an_adjustment_records_who_when_what_and_why():
     assert record.created_by == plan.treatment.practitioner
     assert record.created_at == T0 + timedelta(hours=1)
     assert (record.previous_hours, record.hours, record.guidance_hours) == (48, 72, 48)
-    assert record.describe() == "Makeup: 48 → 72 hours (guidance: 48)"
+    assert record.describe() == "Makeup: 2 days → 3 days (guidance: 2 days)"
     assert record.reason == "Deeper on the cheeks today."
 
 
