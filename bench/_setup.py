@@ -8,11 +8,15 @@ test databases, and two benchmarks can run side by side.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
+import socket
 import statistics
 import struct
 import subprocess
 import sys
+import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -234,3 +238,82 @@ def summary(title: str, rows: list[tuple[str, str]]) -> None:
     print(f"== {title} ==")
     for label, value in rows:
         print(f"  {label.ljust(width)}  {value}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class Gunicorn:
+    """The site under gunicorn, as production serves it, on a free local port.
+
+    `start` returns once `ready_path` answers 200; its log is kept for errors.
+    """
+
+    def __init__(self, *, env: dict[str, str], workers: int, ready_path: str) -> None:
+        self.env = env
+        self.workers = workers
+        self.ready_path = ready_path
+        self.port = free_port()
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
+            prefix="bench-gunicorn-", suffix=".log", delete=False
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                str(Path(sys.prefix) / "bin" / "gunicorn"),
+                "clinic.wsgi:application",
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited:\n{self.output()}")
+            try:
+                status = self._status(self.ready_path)
+            except OSError:
+                time.sleep(0.2)
+                continue
+            if status == 200:
+                return
+            raise RuntimeError(f"{self.ready_path} answered {status}:\n{self.output()}")
+        raise RuntimeError(f"gunicorn did not answer within 30 s:\n{self.output()}")
+
+    def _status(self, path: str) -> int:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        try:
+            connection.request("GET", path)
+            response = connection.getresponse()
+            response.read()
+            return response.status
+        finally:
+            connection.close()
+
+    def output(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text(errors="replace")[-4000:]
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # SIGTERM: graceful shutdown of master and workers
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+        Path(self.log.name).unlink(missing_ok=True)

@@ -31,18 +31,16 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-from _setup import ROOT, bench_database, summary
+from _setup import ROOT, Gunicorn, bench_database, summary
 
 DATABASE = "aftercare_bench_lighthouse"
 SETTINGS_MODULE = "bench.lighthouse_settings"
@@ -123,7 +121,7 @@ def run(pages: list[str], runs: int) -> int:
 
     call_command("collectstatic", interactive=False, verbosity=0)
     open_path, slug = make_patient()
-    server = Gunicorn()
+    server = Gunicorn(env=dict(os.environ), workers=WORKERS, ready_path="/healthz")
     results: list[PageResult] = []
     problems: list[str] = []
     try:
@@ -313,67 +311,6 @@ def lighthouse_version() -> str:
 
 
 # --- the server ---------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Gunicorn:
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            prefix="bench-gunicorn-", suffix=".log", delete=False
-        )
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.prefix) / "bin" / "gunicorn"),
-                "clinic.wsgi:application",
-                "--workers",
-                str(WORKERS),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=dict(os.environ),
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.output()}")
-            try:
-                status, _ = http_get(self.port, "/healthz")
-            except OSError:
-                time.sleep(0.2)
-                continue
-            if status == 200:
-                return
-            raise RuntimeError(f"/healthz answered {status}:\n{self.output()}")
-        raise RuntimeError(f"gunicorn did not answer within 30 s:\n{self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
 
 
 def http_get(port: int, path: str, cookie: str | None = None) -> tuple[int, bytes]:

@@ -50,7 +50,6 @@ import pstats
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -66,7 +65,7 @@ from datetime import timedelta
 from http.cookies import SimpleCookie
 from pathlib import Path
 
-from _setup import ROOT, bench_database, summary
+from _setup import Gunicorn, bench_database, summary
 
 DATABASE = "aftercare_bench_page"
 SETTINGS_MODULE = "bench.bench_settings"
@@ -210,8 +209,12 @@ def run(args: argparse.Namespace) -> int:
     tool = load_tool(install=not args.tiny)
     # The same code twice: as shipped, and with render_markdown's lru_cache bypassed
     # (bench/bench_settings.py), so that nothing at all is cached between requests.
-    server = Gunicorn(env=server_env(BENCH_MARKDOWN_UNCACHED="0"))
-    uncached_server = Gunicorn(env=server_env(BENCH_MARKDOWN_UNCACHED="1"))
+    server = Gunicorn(
+        env=server_env(BENCH_MARKDOWN_UNCACHED="0"), workers=WORKERS, ready_path=BARE_PATH
+    )
+    uncached_server = Gunicorn(
+        env=server_env(BENCH_MARKDOWN_UNCACHED="1"), workers=WORKERS, ready_path=BARE_PATH
+    )
     rounds: list[tuple[Load, Load, Load]] = []
     extra: list[Load] = []
     try:
@@ -473,68 +476,6 @@ def server_env(**extra: str) -> dict[str, str]:
 
 def ratio_of(bare: Load, today: Load) -> float:
     return today.rate / bare.rate if bare.rate else 0.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class Gunicorn:
-    def __init__(self, *, env: dict[str, str]) -> None:
-        self.env = env
-        self.port = free_port()
-        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
-            prefix="bench-gunicorn-", suffix=".log", delete=False
-        )
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.prefix) / "bin" / "gunicorn"),
-                "clinic.wsgi:application",
-                "--workers",
-                str(WORKERS),
-                "--bind",
-                f"127.0.0.1:{self.port}",
-                "--log-level",
-                "warning",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited:\n{self.output()}")
-            try:
-                status, _, _ = http_get(self.port, BARE_PATH)
-            except OSError:
-                time.sleep(0.2)
-                continue
-            if status == 200:
-                return
-            raise RuntimeError(f"{BARE_PATH} answered {status}:\n{self.output()}")
-        raise RuntimeError(f"gunicorn did not answer within 30 s:\n{self.output()}")
-
-    def output(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(errors="replace")[-4000:]
-
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()  # SIGTERM: graceful shutdown of master and workers
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
 
 
 def http_get(
