@@ -530,8 +530,18 @@ class SentMessageInline(admin.TabularInline[SentMessage, Reminder]):
 @admin.register(Reminder)
 class ReminderAdmin(ClinicScopedAdmin):
     clinic_lookup = "patient__clinic"
-    list_display = ["label", "patient", "due_at", "status", "attempts", "sent_at", "last_error"]
-    list_filter = ["status", "kind", "due_at"]
+    list_display = [
+        "label",
+        "patient",
+        "channel",
+        "due_at",
+        "status",
+        "delivery_status",
+        "attempts",
+        "sent_at",
+        "last_error",
+    ]
+    list_filter = ["channel", "status", "delivery_status", "kind", "due_at"]
     search_fields = ["patient__last_name", "patient__email", "message_id"]
     list_select_related = ["patient"]
     date_hierarchy = "due_at"
@@ -541,6 +551,7 @@ class ReminderAdmin(ClinicScopedAdmin):
         "plan",
         "patient",
         "kind",
+        "channel",
         "label",
         "covers",
         "day_number",

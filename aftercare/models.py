@@ -22,6 +22,7 @@ from django.utils.functional import cached_property
 from aftercare.planner.adjustments import KINDS as ADJUSTMENT_KINDS
 from aftercare.planner.inputs import AREAS, DEVICES, HISTORY_FLAGS, INTENSITY_FACTORS, ITEM_KINDS
 from aftercare.planner.planning import Plan, plan_from_dict
+from patients.models import Channel
 
 if TYPE_CHECKING:
     from patients.models import Patient
@@ -437,7 +438,8 @@ class ReminderStatus(models.TextChoices):
 
 
 class DeliveryEventType(models.TextChoices):
-    """The email provider's reports kept on a reminder (django-anymail's event types)."""
+    """The provider's reports kept on a reminder: django-anymail's event types for emails,
+    Twilio's message statuses for texts (its "undelivered" has its own type)."""
 
     QUEUED = "queued", "Queued by the provider"
     SENT = "sent", "Sent by the provider"
@@ -447,6 +449,7 @@ class DeliveryEventType(models.TextChoices):
     COMPLAINED = "complained", "Marked as spam"
     REJECTED = "rejected", "Refused by the provider"
     FAILED = "failed", "Provider could not send"
+    UNDELIVERED = "undelivered", "Not delivered to the phone"
     AUTORESPONDED = "autoresponded", "Automatic reply"
 
 
@@ -470,7 +473,8 @@ class ReminderQuerySet(models.QuerySet["Reminder"]):
 
 
 class Reminder(models.Model):
-    """One reminder email to send: the table is the queue (see aftercare.delivery.dispatch).
+    """One reminder email or text to send: the table is the queue (see
+    aftercare.delivery.dispatch). A moment texted and emailed is two rows, one per channel.
 
     `next_attempt_at` is when the row is next due: its planned time, a retry time
     after a temporary error, or, while `sending`, the end of the worker's lease
@@ -478,7 +482,7 @@ class Reminder(models.Model):
     """
 
     # Every index here is written again each time a row changes status, so only the
-    # ones something reads exist: lookups by plan use reminder_one_per_plan_kind,
+    # ones something reads exist: lookups by plan use reminder_one_per_plan_kind_channel,
     # lookups by patient use reminder_patient_due.
     plan = models.ForeignKey(
         AftercarePlan, on_delete=models.CASCADE, related_name="reminders", db_index=False
@@ -487,6 +491,9 @@ class Reminder(models.Model):
         "patients.Patient", on_delete=models.CASCADE, related_name="reminders", db_index=False
     )
     kind = models.SlugField(db_index=False, help_text="The reminder moment's key, e.g. day-3.")
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
     label = models.CharField(max_length=100)
     covers = models.TextField(help_text="Markdown: what this email covers.")
     day_number = models.PositiveSmallIntegerField()
@@ -508,7 +515,7 @@ class Reminder(models.Model):
         blank=True, help_text="The practitioner's personal note, carried by this email."
     )
     message_id = models.CharField(max_length=200)
-    # The email provider's latest report on this email (DeliveryEvent keeps them all).
+    # The provider's latest report on this message (DeliveryEvent keeps them all).
     delivery_status = models.CharField(
         max_length=20, choices=DeliveryEventType.choices, blank=True, default="", db_default=""
     )
@@ -520,7 +527,12 @@ class Reminder(models.Model):
     class Meta:
         ordering = ["due_at", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["plan", "kind"], name="reminder_one_per_plan_kind"),
+            models.UniqueConstraint(
+                fields=["plan", "kind", "channel"], name="reminder_one_per_plan_kind_channel"
+            ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="reminder_channel_valid"
+            ),
             # A constraint rather than unique=True: no second (LIKE) index on PostgreSQL.
             models.UniqueConstraint(fields=["message_id"], name="reminder_message_id_unique"),
             models.CheckConstraint(
@@ -552,6 +564,15 @@ class Reminder(models.Model):
                 name="reminder_failed_for_today",
                 condition=Q(status="failed"),
             ),
+            # Read by aftercare.plans.today.dashboard_for (failed_texts): texts the provider
+            # could not send or the network did not deliver, newest first. Its condition is
+            # aftercare.plans.today.TEXT_NOT_REACHING: only those rows are in it.
+            models.Index(
+                fields=["-due_at"],
+                name="reminder_text_failed_today",
+                condition=Q(channel="text")
+                & (Q(status="failed") | Q(delivery_status__in=["undelivered", "failed"])),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -559,18 +580,19 @@ class Reminder(models.Model):
 
 
 class SentMessage(models.Model):
-    """A copy of an email as it was sent, for the clinic's records.
+    """A copy of an email or text as it was sent, for the clinic's records.
 
     The patient's link is masked in the copy: the token only ever lives in the
-    patient's mailbox.
+    patient's mailbox or phone. A text's copy has its words in `text_body`, no HTML.
     """
 
     reminder = models.ForeignKey(Reminder, on_delete=models.CASCADE, related_name="sent_messages")
     message_id = models.CharField(max_length=200)
-    # The email provider's own id for the message (django-anymail's message_id), which
-    # its tracking webhooks quote; empty over plain SMTP.
+    # The provider's own id for the message (django-anymail's message_id, Twilio's
+    # message SID), which its webhooks quote; empty over plain SMTP.
     provider_message_id = models.CharField(max_length=200, blank=True, default="", db_default="")
-    to = models.EmailField()
+    # An email address, or a phone number in E.164 form for a text.
+    to = models.CharField(max_length=254)
     subject = models.CharField(max_length=200)
     text_body = models.TextField()
     html_body = models.TextField()
@@ -593,7 +615,7 @@ class SentMessage(models.Model):
 
 
 class DeliveryEvent(models.Model):
-    """One report from the email provider about one sent email (its tracking webhook)."""
+    """One report from the provider about one sent email or text (its webhook)."""
 
     sent_message = models.ForeignKey(
         SentMessage, on_delete=models.CASCADE, related_name="delivery_events"

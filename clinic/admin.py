@@ -71,6 +71,16 @@ class ClinicAdmin(ClinicScopedAdmin):
         (None, {"fields": ["name", "slug", "timezone", "phone", "email", "address"]}),
         ("Reminder emails", {"fields": ["sender_name", "reminder_hour", "booking_url"]}),
         (
+            "Texts",
+            {
+                "description": (
+                    "Reminder texts go out only between these times (the clinic's local "
+                    "time); one due outside them waits for the next start."
+                ),
+                "fields": ["texts_from", "texts_until"],
+            },
+        ),
+        (
             "Warning signs: who patients call",
             {
                 "description": (

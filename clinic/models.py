@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterable
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -98,6 +98,14 @@ class Clinic(models.Model):
             "tropics)."
         ),
     )
+    # Texts wake people: they go out only between these times, in the clinic's time zone;
+    # one due outside them waits for the next start (aftercare.delivery.dispatch).
+    texts_from = models.TimeField(
+        default=time(9, 0), help_text="Texts go out from this time of day (the clinic's time)."
+    )
+    texts_until = models.TimeField(
+        default=time(20, 0), help_text="...and not from this time on; the rest wait till morning."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -117,10 +125,20 @@ class Clinic(models.Model):
             models.CheckConstraint(
                 condition=Q(climate__in=Climate.values), name="clinic_climate_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(texts_from__lt=F("texts_until")), name="clinic_texts_window_ordered"
+            ),
         ]
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        if self.texts_from and self.texts_until and self.texts_from >= self.texts_until:
+            raise ValidationError(
+                {"texts_until": "Texts must stop later in the day than they start."},
+                code="texts_window_order",
+            )
 
     @property
     def zone(self) -> zoneinfo.ZoneInfo:
@@ -140,6 +158,15 @@ class Clinic(models.Model):
     def climate_zone(self) -> str:
         """ "temperate" or "tropical": the one set, else the time zone's."""
         return self.climate or climate_for_timezone(self.timezone)
+
+    def text_time(self, moment: datetime) -> datetime:
+        """`moment` if texts may go out then, else the next start of the texting hours
+        (both in the clinic's time zone)."""
+        local = _local(moment, self.zone)
+        if self.texts_from <= local.time() < self.texts_until:
+            return moment
+        day = local.date() + timedelta(days=int(local.time() >= self.texts_until))
+        return _wall_clock(day, self.texts_from, self.zone)
 
     # Opening hours. Each method reads `opening_hours.all()`, so a caller that needs
     # several prefetches them once (clinic.contacts.who_to_call).
@@ -182,6 +209,14 @@ def _local(moment: datetime, zone: zoneinfo.ZoneInfo) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("moment must be an aware datetime")
     return moment.astimezone(zone)
+
+
+def _wall_clock(day: date, at: time, zone: zoneinfo.ZoneInfo) -> datetime:
+    """`at` on `day` in `zone`; a time skipped by a clock change is the first moment after it."""
+    moment = datetime.combine(day, at, tzinfo=zone)
+    # A wall time inside a spring-forward gap does not survive a round trip through UTC.
+    round_trip = moment.astimezone(zoneinfo.ZoneInfo("UTC")).astimezone(zone)
+    return round_trip if round_trip.replace(tzinfo=None) != moment.replace(tzinfo=None) else moment
 
 
 def _clock(value: time) -> str:

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "phonenumber_field",
     "csp",
     "clinic",
     "patients",
@@ -247,6 +248,26 @@ if env.secret("SENDGRID_WEBHOOK_VERIFICATION_KEY"):
     ANYMAIL["SENDGRID_TRACKING_WEBHOOK_VERIFICATION_KEY"] = env.secret(
         "SENDGRID_WEBHOOK_VERIFICATION_KEY"
     )
+
+# Texts: through Twilio when TWILIO_ACCOUNT_SID is set (aftercare.delivery.text_transports),
+# printed on the terminal in development without it, and off otherwise (staff are then not
+# offered texts). TWILIO_FROM is the sending number in E.164 form, or a Messaging Service
+# SID (MG...). TWILIO_API_URL replaces https://api.twilio.com (tests, regional endpoints).
+# Twilio signs every webhook with TWILIO_AUTH_TOKEN; SITE_URL must be the address Twilio
+# calls, since the signature covers it.
+TWILIO_ACCOUNT_SID = env.str("TWILIO_ACCOUNT_SID", "")
+TWILIO_AUTH_TOKEN = env.secret("TWILIO_AUTH_TOKEN")
+TWILIO_FROM = env.str("TWILIO_FROM", "")
+TWILIO_API_URL = env.str("TWILIO_API_URL", "").rstrip("/")
+TEXT_TIMEOUT_SECONDS = env.int("TEXT_TIMEOUT_SECONDS", 10)
+if TWILIO_ACCOUNT_SID:
+    if not (TWILIO_AUTH_TOKEN and TWILIO_FROM):
+        raise ImproperlyConfigured(
+            "TWILIO_ACCOUNT_SID needs TWILIO_AUTH_TOKEN and TWILIO_FROM (a number or MG... SID)"
+        )
+    TEXT_BACKEND = "twilio"
+else:
+    TEXT_BACKEND = "terminal" if ENVIRONMENT == "development" else ""
 
 # Celery: Redis when configured, otherwise kombu's filesystem transport, which
 # (unlike memory://) is shared between the worker and beat processes.

@@ -31,6 +31,7 @@ urlpatterns = [
     path("p/", include("aftercare.portal.urls")),
     path("admin/", admin.site.urls),
     path("anymail/", include("aftercare.delivery.webhook_urls")),
+    path("texts/", include("aftercare.delivery.text_webhooks")),
     # Answered by clinic.health.HealthCheckMiddleware; named here so they can be reversed.
     path("favicon.ico", favicon, name="favicon"),
     path("healthz", health.healthz, name="healthz"),

@@ -1,4 +1,4 @@
-"""The history of a patient's agreement to aftercare emails."""
+"""The history of a patient's agreement to aftercare emails and texts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.contrib.auth.models import User
 
-from patients.models import ConsentChange, Patient
+from patients.models import Channel, ConsentChange, Patient
 
 
 def consent_change_record(
@@ -17,7 +17,14 @@ def consent_change_record(
     at: datetime,
     by: User | None = None,
     note: str = "",
+    channel: str = Channel.EMAIL,
 ) -> ConsentChange:
     return ConsentChange.objects.create(
-        patient=patient, given=given, source=source, at=at, recorded_by=by, note=note
+        patient=patient,
+        channel=channel,
+        given=given,
+        source=source,
+        at=at,
+        recorded_by=by,
+        note=note,
     )

@@ -52,11 +52,13 @@ def patient_export(*, patient: Patient, now: datetime) -> dict[str, Any]:
             "first_name": patient.first_name,
             "last_name": patient.last_name,
             "email": patient.email,
-            "phone": patient.phone,
+            "phone": str(patient.phone or ""),
             "date_of_birth": patient.date_of_birth,
             "skin_type": patient.skin_type,
             "email_consent": patient.email_consent,
             "email_consent_at": patient.email_consent_at,
+            "text_consent": patient.text_consent,
+            "text_consent_at": patient.text_consent_at,
             "breakout_prone": patient.breakout_prone,
             "slow_healing": patient.slow_healing,
             "sensitive_skin": patient.sensitive_skin,
@@ -65,6 +67,7 @@ def patient_export(*, patient: Patient, now: datetime) -> dict[str, Any]:
         },
         "consent_history": [
             {
+                "channel": change.get_channel_display(),
                 "given": change.given,
                 "source": change.get_source_display(),
                 "at": change.at,
@@ -226,6 +229,10 @@ def patient_erase(*, patient: Patient, by: User, now: datetime) -> Erasure:
         patient.skin_type = None
         patient.email_consent = False
         patient.email_consent_at = None
+        patient.text_consent = False
+        patient.text_consent_at = None
+        patient.phone_undeliverable_at = None
+        patient.phone_undeliverable_reason = ""
         patient.breakout_prone = False
         patient.slow_healing = False
         patient.sensitive_skin = False

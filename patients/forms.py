@@ -5,13 +5,17 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
+import phonenumbers
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.utils import timezone
+from phonenumber_field.formfields import PhoneNumberField
+from phonenumber_field.phonenumber import PhoneNumber
 
+from aftercare.delivery.text_transports import texts_enabled
 from clinic.models import Clinic, StaffRole
 from patients.models import (
     MAX_DEPTH_MM,
@@ -20,9 +24,17 @@ from patients.models import (
     MIN_PASSES,
     USUAL_MAX_DEPTH_MM,
     USUAL_MIN_DEPTH_MM,
+    Channel,
+    ConsentSource,
     Patient,
     Treatment,
     TreatmentArea,
+)
+
+# Numbers texts can reach; phonenumbers cannot tell some countries' (the US's) apart.
+MOBILE_TYPES = (
+    phonenumbers.PhoneNumberType.MOBILE,
+    phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
 )
 
 # A treatment logged "now" on a device whose clock runs a little fast is still fine.
@@ -75,6 +87,7 @@ class PatientForm(forms.ModelForm[Patient]):
             "date_of_birth",
             "skin_type",
             "email_consent",
+            "text_consent",
             "breakout_prone",
             "slow_healing",
             "sensitive_skin",
@@ -85,9 +98,14 @@ class PatientForm(forms.ModelForm[Patient]):
             "history_notes": forms.Textarea(attrs={"rows": 3}),
         }
 
-    def __init__(self, *args: Any, clinical: bool = True, **kwargs: Any) -> None:
-        """`clinical=False` (front desk) leaves out the skin type and history."""
+    def __init__(self, *args: Any, clinic: Clinic, clinical: bool = True, **kwargs: Any) -> None:
+        """`clinic`: numbers are read in its country's national form too.
+        `clinical=False` (front desk) leaves out the skin type and history."""
         super().__init__(*args, **kwargs)
+        self.fields["phone"] = mobile_phone_field(clinic.country_code)
+        if not texts_enabled():
+            # Texts are off here: the consent stays as it was.
+            del self.fields["text_consent"]
         if not clinical:
             for name in CLINICAL_FIELDS:
                 del self.fields[name]
@@ -117,7 +135,78 @@ class PatientForm(forms.ModelForm[Patient]):
                     code="consent_without_email",
                 ),
             )
+        if cleaned.get("text_consent"):
+            self._refuse_text_consent_without_mobile(cleaned.get("phone"))
+            self._refuse_overriding_a_stop_reply()
         return cleaned
+
+    def _refuse_overriding_a_stop_reply(self) -> None:
+        """A patient who replied STOP is texted again only once they reply START: the
+        phone network blocks our texts to them until then."""
+        if self.instance.pk is None or self.instance.text_consent:
+            return
+        last = self.instance.consent_changes.filter(channel=Channel.TEXT).first()
+        if last is not None and last.source == ConsentSource.TEXT_STOP:
+            self.add_error(
+                "text_consent",
+                forms.ValidationError(
+                    "The patient replied STOP to a text. Texts start again when they reply "
+                    "START to one of our texts; until then, emails or a call reach them.",
+                    code="replied_stop",
+                ),
+            )
+
+    def _refuse_text_consent_without_mobile(self, phone: PhoneNumber | None) -> None:
+        if "phone" in self.errors:
+            return
+        if not phone:
+            self.add_error(
+                "phone",
+                forms.ValidationError(
+                    "Add a mobile number: texts need one, and the patient agreed to them.",
+                    code="consent_without_phone",
+                ),
+            )
+        elif phonenumbers.number_type(phone) not in MOBILE_TYPES:
+            self.add_error(
+                "phone",
+                forms.ValidationError(
+                    "%(number)s is a landline: texts need a mobile number. Add the patient's "
+                    "mobile, or untick texts.",
+                    code="landline",
+                    params={"number": phone.as_national},
+                ),
+            )
+
+
+def mobile_phone_field(country: str) -> PhoneNumberField:
+    """The mobile number, typed as the patient says it (national form for the clinic's
+    country) or with + and the country code; kept in international (E.164) form."""
+    region = country if country in phonenumbers.SUPPORTED_REGIONS else None
+    example_number = region and (
+        phonenumbers.example_number_for_type(region, phonenumbers.PhoneNumberType.MOBILE)
+        or phonenumbers.example_number(region)
+    )
+    if example_number:
+        example = phonenumbers.format_number(
+            example_number, phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+        invalid = (
+            f"Enter a valid phone number, for example {example}, or one starting with + "
+            "and the country code."
+        )
+    else:
+        invalid = "Enter a valid phone number starting with + and the country code."
+    return PhoneNumberField(
+        region=region,
+        required=False,
+        label="Mobile phone",
+        help_text=(
+            "Type it as the patient says it; it is kept in international form "
+            "(with the country code)."
+        ),
+        error_messages={"invalid": invalid},
+    )
 
 
 class PractitionerChoiceField(forms.ModelChoiceField[User]):

@@ -9,6 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Upper
+from phonenumber_field.modelfields import PhoneNumberField
 
 from aftercare.planner.courses import visit_day
 from aftercare.planner.inputs import AREAS, DEVICES
@@ -68,6 +69,20 @@ class UndeliverableReason(models.TextChoices):
     REJECTED = "rejected", "Refused by the email provider"
 
 
+class TextProblem(models.TextChoices):
+    """Why texts cannot reach the patient's number (the text provider said so)."""
+
+    INVALID = "invalid", "Not a mobile number we can text"
+    UNDELIVERED = "undelivered", "Texts do not arrive"
+
+
+class Channel(models.TextChoices):
+    """How a reminder reaches the patient. A patient agrees to each separately."""
+
+    EMAIL = "email", "Email"
+    TEXT = "text", "Text message"
+
+
 class PatientQuerySet(models.QuerySet["Patient"]):
     def search(self, text: str) -> PatientQuerySet:
         """Patients matching every word as a fragment of a name, email or phone.
@@ -92,7 +107,9 @@ class Patient(models.Model):
     first_name = models.CharField(max_length=100)
     last_name = models.CharField(max_length=100)
     email = models.EmailField(blank=True)
-    phone = models.CharField(max_length=40, blank=True)
+    # Stored in international (E.164) form; typed in the clinic's national form too
+    # (patients.forms reads it with the clinic's country).
+    phone = PhoneNumberField("mobile phone", blank=True)
     date_of_birth = models.DateField(null=True, blank=True)
     skin_type = models.PositiveSmallIntegerField(
         "Fitzpatrick skin type",
@@ -107,6 +124,13 @@ class Patient(models.Model):
         help_text="Reminders are only emailed to patients with an email address who agreed.",
     )
     email_consent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    text_consent = models.BooleanField(
+        "agrees to aftercare texts",
+        default=False,
+        db_default=False,
+        help_text="Reminders are only texted to patients with a mobile number who agreed.",
+    )
+    text_consent_at = models.DateTimeField(null=True, blank=True, editable=False)
     breakout_prone = models.BooleanField("breakout-prone skin", default=False)
     slow_healing = models.BooleanField(
         "condition that slows healing",
@@ -122,6 +146,17 @@ class Patient(models.Model):
     email_undeliverable_reason = models.CharField(
         max_length=20,
         choices=UndeliverableReason.choices,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
+    # Set when the text provider refuses the number or reports texts to it undelivered
+    # (aftercare.delivery.text_reports); nothing more is texted until staff correct it.
+    phone_undeliverable_at = models.DateTimeField(null=True, blank=True, editable=False)
+    phone_undeliverable_reason = models.CharField(
+        max_length=20,
+        choices=TextProblem.choices,
         blank=True,
         default="",
         db_default="",
@@ -150,6 +185,12 @@ class Patient(models.Model):
                 name="patient_undeliverable_today",
                 condition=Q(email_undeliverable_at__isnull=False),
             ),
+            # The same for numbers texts cannot reach (undeliverable_numbers).
+            models.Index(
+                fields=["clinic", "-phone_undeliverable_at"],
+                name="patient_phone_bad_today",
+                condition=Q(phone_undeliverable_at__isnull=False),
+            ),
         ]
         constraints = [
             models.CheckConstraint(
@@ -166,6 +207,10 @@ class Patient(models.Model):
                 name="patient_consent_needs_email_and_time",
             ),
             models.CheckConstraint(
+                condition=Q(text_consent=False) | (~Q(phone="") & Q(text_consent_at__isnull=False)),
+                name="patient_text_consent_needs_phone_and_time",
+            ),
+            models.CheckConstraint(
                 condition=(
                     Q(email_undeliverable_at__isnull=True, email_undeliverable_reason="")
                     | (
@@ -174,6 +219,16 @@ class Patient(models.Model):
                     )
                 ),
                 name="patient_undeliverable_has_time_and_reason",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    Q(phone_undeliverable_at__isnull=True, phone_undeliverable_reason="")
+                    | (
+                        Q(phone_undeliverable_at__isnull=False)
+                        & Q(phone_undeliverable_reason__in=TextProblem.values)
+                    )
+                ),
+                name="patient_phone_undeliverable_has_time_and_reason",
             ),
         ]
 
@@ -186,7 +241,31 @@ class Patient(models.Model):
 
     @property
     def can_receive_reminders(self) -> bool:
+        """Reminders reach the patient by at least one channel."""
+        return bool(self.channels)
+
+    @property
+    def can_receive_emails(self) -> bool:
         return bool(self.email) and self.email_consent and not self.email_undeliverable
+
+    @property
+    def can_receive_texts(self) -> bool:
+        return bool(self.phone) and self.text_consent and self.phone_undeliverable_at is None
+
+    @property
+    def channels(self) -> tuple[Channel, ...]:
+        """The channels reminders go out on now: those the patient agreed to and that work."""
+        usable = {Channel.EMAIL: self.can_receive_emails, Channel.TEXT: self.can_receive_texts}
+        return tuple(channel for channel, works in usable.items() if works)
+
+    @property
+    def phone_problem(self) -> str:
+        """What staff are told while texts cannot reach the number ("" when they can)."""
+        if self.phone_undeliverable_reason == TextProblem.INVALID:
+            return "Not a mobile number we can text: check it with the patient"
+        if self.phone_undeliverable_at is not None:
+            return "Texts are not arriving: call the patient"
+        return ""
 
     @property
     def email_undeliverable(self) -> bool:
@@ -319,12 +398,18 @@ class ConsentSource(models.TextChoices):
     ERASURE = "erasure", "Patient erased"
     PATIENT_RESUMED = "patient_resumed", "Patient started reminders again"
     STAFF_RENEWED = "staff_renewed", "Renewed agreement recorded by staff"
+    PATIENT_CHOICE = "patient_choice", "Patient chose how to get reminders"
+    TEXT_STOP = "text_stop", "Patient replied STOP to a text"
+    TEXT_START = "text_start", "Patient replied START to a text"
 
 
 class ConsentChange(models.Model):
-    """One change of a patient's agreement to aftercare emails: the consent history."""
+    """One change of a patient's agreement to aftercare emails or texts: the consent history."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="consent_changes")
+    channel = models.CharField(
+        max_length=10, choices=Channel.choices, default=Channel.EMAIL, db_default=Channel.EMAIL
+    )
     given = models.BooleanField()
     source = models.CharField(max_length=20, choices=ConsentSource.choices)
     recorded_by = models.ForeignKey(
@@ -340,7 +425,11 @@ class ConsentChange(models.Model):
             models.CheckConstraint(
                 condition=Q(source__in=ConsentSource.values), name="consent_change_source_valid"
             ),
+            models.CheckConstraint(
+                condition=Q(channel__in=Channel.values), name="consent_change_channel_valid"
+            ),
         ]
 
     def __str__(self) -> str:
-        return f"{'Given' if self.given else 'Withdrawn'} at {self.at:%Y-%m-%d %H:%M}"
+        state = "Given" if self.given else "Withdrawn"
+        return f"{state} ({self.get_channel_display()}) at {self.at:%Y-%m-%d %H:%M}"

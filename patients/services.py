@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import User
@@ -14,25 +15,50 @@ from aftercare.delivery.reminders import (
     reminders_resume_for_address,
     reminders_resume_for_patient,
 )
+from aftercare.delivery.text_consent import texts_stop_for_patient
 from aftercare.plans.services import plan_create
 from clinic.models import Clinic
 from patients.consent import consent_change_record
-from patients.models import ConsentSource, Patient, Treatment
+from patients.models import Channel, ConsentSource, Patient, Treatment
 
 
-def _stamp_consent(patient: Patient, *, was_consenting: bool, now: datetime) -> None:
-    if patient.email_consent and not was_consenting:
+@dataclass(frozen=True)
+class Consents:
+    """What the patient agreed to before this save: emails, texts."""
+
+    email: bool
+    text: bool
+
+
+NO_CONSENT = Consents(email=False, text=False)
+
+
+def _stamp_consent(patient: Patient, *, before: Consents, now: datetime) -> None:
+    if patient.email_consent and not before.email:
         patient.email_consent_at = now
     elif not patient.email_consent:
         patient.email_consent_at = None
+    if patient.text_consent and not before.text:
+        patient.text_consent_at = now
+    elif not patient.text_consent:
+        patient.text_consent_at = None
 
 
 def _record_consent_change(
-    patient: Patient, *, was_consenting: bool, now: datetime, by: User | None
+    patient: Patient, *, before: Consents, now: datetime, by: User | None
 ) -> None:
-    if patient.email_consent != was_consenting:
+    if patient.email_consent != before.email:
         consent_change_record(
             patient=patient, given=patient.email_consent, source=ConsentSource.STAFF, at=now, by=by
+        )
+    if patient.text_consent != before.text:
+        consent_change_record(
+            patient=patient,
+            given=patient.text_consent,
+            source=ConsentSource.STAFF,
+            at=now,
+            by=by,
+            channel=Channel.TEXT,
         )
 
 
@@ -47,10 +73,10 @@ def patient_create(
     """Save a new patient (an unsaved instance, e.g. from a form) for `clinic`."""
     now = now or timezone.now()
     patient.clinic = clinic
-    _stamp_consent(patient, was_consenting=False, now=now)
+    _stamp_consent(patient, before=NO_CONSENT, now=now)
     patient.full_clean()
     patient.save()
-    _record_consent_change(patient, was_consenting=False, now=now, by=by)
+    _record_consent_change(patient, before=NO_CONSENT, now=now, by=by)
     return patient
 
 
@@ -60,8 +86,8 @@ def patient_update(
 ) -> Patient:
     now = now or timezone.now()
     stored = Patient.objects.select_for_update().get(pk=patient.pk)
-    was_consenting = stored.email_consent
-    _stamp_consent(patient, was_consenting=was_consenting, now=now)
+    before = Consents(email=stored.email_consent, text=stored.text_consent)
+    _stamp_consent(patient, before=before, now=now)
     address_corrected = stored.email_undeliverable and (
         patient.email.strip().lower() != stored.email.strip().lower()
     )
@@ -73,14 +99,33 @@ def patient_update(
         # A report may have arrived since the form was opened: keep it.
         patient.email_undeliverable_at = stored.email_undeliverable_at
         patient.email_undeliverable_reason = stored.email_undeliverable_reason
+    number_corrected = stored.phone_undeliverable_at is not None and patient.phone != stored.phone
+    if number_corrected:
+        # The text provider's report was about the old number.
+        patient.phone_undeliverable_at = None
+        patient.phone_undeliverable_reason = ""
+    else:
+        patient.phone_undeliverable_at = stored.phone_undeliverable_at
+        patient.phone_undeliverable_reason = stored.phone_undeliverable_reason
     patient.full_clean()
     patient.save()
-    _record_consent_change(patient, was_consenting=was_consenting, now=now, by=by)
-    if address_corrected:
+    _record_consent_change(patient, before=before, now=now, by=by)
+    if before.text and not patient.text_consent:
+        # Consent is withdrawn and recorded above: this cancels the texts still to send.
+        texts_stop_for_patient(patient=patient, source=ConsentSource.STAFF_STOP, now=now, by=by)
+    if address_corrected or number_corrected:
         reminders_resume_for_address(patient=patient, now=now)
-    if patient.email_consent and not was_consenting:
+    put_back = tuple(
+        channel
+        for channel, ticked in (
+            (Channel.EMAIL, patient.email_consent and not before.email),
+            (Channel.TEXT, patient.text_consent and not before.text),
+        )
+        if ticked
+    )
+    if put_back:
         # Agreement ticked again on the details form: the reminders still to come go back.
-        reminders_put_back(patient=patient, now=now)
+        reminders_put_back(patient=patient, now=now, channels=put_back)
     return patient
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from django.urls import reverse
 
 from aftercare.models import AftercarePlan, DeliveryEventType, PatientLink, ReminderStatus
-from patients.models import Patient
+from patients.models import Channel, Patient
 
 _DELIVERY_BADGES = {
     DeliveryEventType.DELIVERED: "success",
@@ -17,6 +17,7 @@ _DELIVERY_BADGES = {
     DeliveryEventType.COMPLAINED: "danger",
     DeliveryEventType.REJECTED: "danger",
     DeliveryEventType.FAILED: "danger",
+    DeliveryEventType.UNDELIVERED: "danger",
 }
 _REMINDER_BADGES: dict[str, str] = {
     ReminderStatus.PENDING: "info",
@@ -25,6 +26,12 @@ _REMINDER_BADGES: dict[str, str] = {
     ReminderStatus.FAILED: "danger",
     ReminderStatus.CANCELLED: "secondary",
 }
+
+
+def _consent_title(channel: str, *, given: bool) -> str:
+    if channel == Channel.TEXT:
+        return "Agreed to aftercare texts" if given else "Text consent withdrawn"
+    return "Agreed to aftercare emails" if given else "Email consent withdrawn"
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,9 @@ class Event:
     badge_style: str = "secondary"
     reminder_id: int | None = None
     is_future: bool = False
+    # A reminder's latest report from the provider ("Delivered", "Not delivered to the phone").
+    delivery: str = ""
+    delivery_style: str = "secondary"
 
 
 def timeline_events(*, patient: Patient, now: datetime) -> list[Event]:
@@ -87,24 +97,38 @@ def timeline_events(*, patient: Patient, now: datetime) -> list[Event]:
                 badge_style="danger",
             )
         )
+    if patient.phone_undeliverable_at:
+        events.append(
+            Event(
+                at=patient.phone_undeliverable_at,
+                kind="text",
+                title=patient.phone_problem,
+                detail=patient.get_phone_undeliverable_reason_display(),
+                badge="Number not usable",
+                badge_style="danger",
+            )
+        )
     for reminder in patient.reminders.prefetch_related("sent_messages"):
         sent = next(iter(reminder.sent_messages.all()), None)
         is_future = reminder.status == ReminderStatus.PENDING and reminder.due_at > now
         delivery = DeliveryEventType(reminder.delivery_status) if reminder.delivery_status else None
+        is_text = reminder.channel == Channel.TEXT
         events.append(
             Event(
                 at=reminder.sent_at or reminder.due_at,
-                kind="email",
-                title=f"Email: {reminder.label}",
+                kind="text" if is_text else "email",
+                title=f"{'Text' if is_text else 'Email'}: {reminder.label}",
                 detail=reminder.last_error or reminder.cancelled_reason,
                 url=reverse("aftercare:sent_message", args=[sent.pk]) if sent else "",
-                link_text="Read the email as sent" if sent else "",
-                badge=delivery.label if delivery else reminder.get_status_display(),
-                badge_style=(
-                    _DELIVERY_BADGES.get(delivery, "info")
-                    if delivery
-                    else _REMINDER_BADGES[reminder.status]
+                link_text=(
+                    ("Read the text as sent" if is_text else "Read the email as sent")
+                    if sent
+                    else ""
                 ),
+                badge=reminder.get_status_display(),
+                badge_style=_REMINDER_BADGES[reminder.status],
+                delivery=delivery.label if delivery else "",
+                delivery_style=_DELIVERY_BADGES.get(delivery, "info") if delivery else "secondary",
                 reminder_id=reminder.pk if reminder.status == ReminderStatus.FAILED else None,
                 is_future=is_future,
             )
@@ -132,7 +156,7 @@ def timeline_events(*, patient: Patient, now: datetime) -> list[Event]:
             Event(
                 at=change.at,
                 kind="consent",
-                title="Agreed to aftercare emails" if change.given else "Email consent withdrawn",
+                title=_consent_title(change.channel, given=change.given),
                 detail=change.get_source_display() + (f": “{change.note}”" if change.note else ""),
             )
         )

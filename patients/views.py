@@ -48,7 +48,11 @@ def patient_list(request: StaffRequest) -> HttpResponse:
 
 @staff_required(perms=["patients.add_patient"])
 def patient_create_view(request: StaffRequest) -> HttpResponse:
-    form = PatientForm(request.POST or None, clinical=_may_edit_clinical(request))
+    form = PatientForm(
+        request.POST or None,
+        clinic=request.membership.clinic,
+        clinical=_may_edit_clinical(request),
+    )
     if request.method == "POST" and form.is_valid():
         patient = patient_create(
             clinic=request.membership.clinic, patient=form.instance, by=request.user
@@ -61,7 +65,12 @@ def patient_create_view(request: StaffRequest) -> HttpResponse:
 @staff_required(perms=["patients.change_patient"])
 def patient_edit(request: StaffRequest, pk: int) -> HttpResponse:
     patient = patient_for(request, pk)
-    form = PatientForm(request.POST or None, instance=patient, clinical=_may_edit_clinical(request))
+    form = PatientForm(
+        request.POST or None,
+        instance=patient,
+        clinic=request.membership.clinic,
+        clinical=_may_edit_clinical(request),
+    )
     if request.method == "POST" and form.is_valid():
         patient_update(patient=form.instance, by=request.user)
         messages.success(request, "Patient details saved.")

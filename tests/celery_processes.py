@@ -29,14 +29,20 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from django.conf import settings
 from django.db import connection
 
+if TYPE_CHECKING:
+    from tests.aftercare.delivery.twilio_api import TwilioApi
+
 ROOT = Path(__file__).resolve().parents[1]
 CELERY = str(Path(sys.executable).parent / "celery")
 READY = {"worker": " ready.", "beat": "beat: Starting..."}
+# The clinic's sending number in the subprocesses' Twilio settings.
+TWILIO_SENDER = "+447700900000"
 TASK_EVENT = re.compile(
     r"Task [\w.]+\[(?P<id>[0-9a-f-]{36})\] (?P<event>received|succeeded|raised|failed)"
 )
@@ -62,9 +68,15 @@ def redis_url_on_db(url: str, db: int) -> str:
 
 
 def celery_env(
-    *, email_url: str, var_dir: Path, broker_url: str | None = None, **overrides: str
+    *,
+    email_url: str,
+    var_dir: Path,
+    broker_url: str | None = None,
+    twilio: TwilioApi | None = None,
+    **overrides: str,
 ) -> dict[str, str]:
-    """The environment of a worker or beat: the test database, Redis, mail to a sink.
+    """The environment of a worker or beat: the test database, Redis, mail to a sink,
+    and texts to the local Twilio stand-in `twilio` (texts off without one).
 
     The broker is `broker_url`, by default this run's REDIS_URL. `overrides` win, e.g.
     REMINDER_LEASE_SECONDS="5".
@@ -87,6 +99,15 @@ def celery_env(
         VAR_DIR=str(var_dir),
         PYTHONUNBUFFERED="1",
     )
+    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM", "TWILIO_API_URL"):
+        env.pop(name, None)
+    if twilio is not None:
+        env.update(
+            TWILIO_ACCOUNT_SID=twilio.account_sid,
+            TWILIO_AUTH_TOKEN=twilio.auth_token,
+            TWILIO_FROM=TWILIO_SENDER,
+            TWILIO_API_URL=twilio.url,
+        )
     env.update(overrides)
     return env
 

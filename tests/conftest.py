@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
 from django.test import Client
 
+from aftercare.delivery.text_transports import OutgoingText, outbox
 from clinic.models import StaffRole
 from tests.factories import ClinicFactory, PatientFactory, StaffMembershipFactory
 
@@ -63,6 +65,15 @@ def fast_password_hashing(settings) -> None:
     # Most tests make users (every treatment has a practitioner); PBKDF2 would dominate
     # the run time. Hashing and checking both use this list, so logins still work.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def texts_in_memory(settings) -> Iterator[list[OutgoingText]]:
+    """Texts "sent" during a test land in text_transports.outbox, as emails in mail.outbox."""
+    settings.TEXT_BACKEND = "memory"
+    outbox.clear()
+    yield outbox
+    outbox.clear()
 
 
 @pytest.fixture

@@ -19,6 +19,13 @@ dropped connection) only delays; a temporary refusal (4xx) is retried with backo
 until REMINDER_RETRY_WINDOW_HOURS after the first one, then the row is `failed`;
 a permanent refusal (5xx) fails the row at once. `attempts` counts claims, for
 display only.
+
+Texts are rows of the same table, claimed in batches of their own (a text provider
+that is down holds up no email) and sent the same way through the text provider
+(aftercare.delivery.text_transports), with the same rules. A text found due outside
+its clinic's texting hours waits, unsent, for their next start. A provider's answer
+that the number replied STOP withdraws consent to texts; one that the number cannot
+get texts marks it for staff.
 """
 
 from __future__ import annotations
@@ -36,6 +43,9 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftercare.delivery.emails import RenderedEmail, masked, reminder_email
+from aftercare.delivery.text_consent import phone_mark_undeliverable, texts_stop_for_patient
+from aftercare.delivery.text_transports import OutgoingText, text_transport, texts_enabled
+from aftercare.delivery.texts import reminder_text
 from aftercare.delivery.transports import EmailTransport, TransportError
 from aftercare.links import link_addresses, links_current
 from aftercare.models import (
@@ -47,9 +57,13 @@ from aftercare.models import (
     SentMessage,
 )
 from aftercare.planner.planning import Plan
+from patients.models import Channel, ConsentSource, TextProblem
 
 logger = logging.getLogger(__name__)
 DUE = [ReminderStatus.PENDING, ReminderStatus.SENDING]
+
+
+TEXT_COPY_SUBJECT = "Text message"
 
 
 @dataclass(frozen=True)
@@ -57,6 +71,7 @@ class Claim:
     lease_token: uuid.UUID
     ids: tuple[int, ...]
     lease_expires_at: datetime
+    channel: Channel = Channel.EMAIL
 
 
 @dataclass
@@ -65,6 +80,8 @@ class DispatchResult:
     retried: int = 0
     failed: int = 0
     cancelled: int = 0
+    # Texts found due outside their clinic's texting hours, put off until the next start.
+    deferred: int = 0
     batches: int = 0
     # The mail server could not be reached: the pass stops, the next tick tries again.
     unreachable: bool = False
@@ -75,6 +92,7 @@ class DispatchResult:
         self.retried += other.retried
         self.failed += other.failed
         self.cancelled += other.cancelled
+        self.deferred += other.deferred
         self.batches += other.batches
         self.unreachable = self.unreachable or other.unreachable
         self.errors.extend(other.errors)
@@ -92,9 +110,14 @@ def retry_delay(refused_for: timedelta) -> timedelta:
 
 
 def claim_due_reminders(
-    *, now: datetime, limit: int, lease_seconds: int, plan_id: int | None = None
+    *,
+    now: datetime,
+    limit: int,
+    lease_seconds: int,
+    plan_id: int | None = None,
+    channel: Channel = Channel.EMAIL,
 ) -> Claim:
-    """Mark up to `limit` due rows `sending` for this caller, and return them.
+    """Mark up to `limit` due rows of `channel` `sending` for this caller, and return them.
 
     Due: pending rows whose time has come, and sending rows whose lease ran out
     (their worker died). Uses the partial index Reminder.reminder_due.
@@ -102,7 +125,7 @@ def claim_due_reminders(
     lease_token = uuid.uuid4()
     lease_expires_at = now + timedelta(seconds=lease_seconds)
     with transaction.atomic():
-        due = Reminder.objects.filter(status__in=DUE, next_attempt_at__lte=now)
+        due = Reminder.objects.filter(status__in=DUE, next_attempt_at__lte=now, channel=channel)
         if plan_id is not None:
             due = due.filter(plan_id=plan_id)
         ids = list(
@@ -117,7 +140,12 @@ def claim_due_reminders(
                 next_attempt_at=lease_expires_at,
                 attempts=F("attempts") + 1,
             )
-    return Claim(lease_token=lease_token, ids=tuple(ids), lease_expires_at=lease_expires_at)
+    return Claim(
+        lease_token=lease_token,
+        ids=tuple(ids),
+        lease_expires_at=lease_expires_at,
+        channel=channel,
+    )
 
 
 def send_claimed(claim: Claim, *, clock: Callable[[], datetime] = timezone.now) -> DispatchResult:
@@ -132,6 +160,20 @@ def send_claimed(claim: Claim, *, clock: Callable[[], datetime] = timezone.now) 
     for reminder in reminders:
         reminder.plan = plan_of[reminder.plan_id]
     links = links_current(plans=list(plan_of.values()), now=clock())
+    if claim.channel == Channel.TEXT:
+        _send_texts(claim, reminders, links, clock, result)
+    else:
+        _send_emails(claim, reminders, links, clock, result)
+    return result
+
+
+def _send_emails(
+    claim: Claim,
+    reminders: list[Reminder],
+    links: dict[int, PatientLink],
+    clock: Callable[[], datetime],
+    result: DispatchResult,
+) -> None:
     plans: dict[int, tuple[Plan, str, str, str]] = {}
     with EmailTransport() as transport:
         for position, reminder in enumerate(reminders):
@@ -169,7 +211,72 @@ def send_claimed(claim: Claim, *, clock: Callable[[], datetime] = timezone.now) 
             copy.provider_message_id = provider_message_id
             _record_sent(reminder, claim, copy)
             result.sent += 1
-    return result
+
+
+def _send_texts(
+    claim: Claim,
+    reminders: list[Reminder],
+    links: dict[int, PatientLink],
+    clock: Callable[[], datetime],
+    result: DispatchResult,
+) -> None:
+    """The email loop's steps, for texts: the same checks, fences and records."""
+    if not texts_enabled():
+        error = TransportError("texts are not set up", permanent=False, connection_lost=True)
+        _release(reminders, claim, error, clock(), result)
+        return
+    transport = text_transport()
+    plans: dict[int, tuple[Plan, str, str, str]] = {}
+    try:
+        for position, reminder in enumerate(reminders):
+            if reminder.plan.superseded_at:
+                result.cancelled += _cancel(reminder, claim, reason="superseded")
+                continue
+            now = clock()
+            texting_starts = reminder.plan.treatment.clinic.text_time(now)
+            if texting_starts > now:
+                result.deferred += _put_off(reminder, claim, until=texting_starts)
+                continue
+            try:
+                if reminder.plan_id not in plans:
+                    plans[reminder.plan_id] = _plan_links(reminder.plan, links[reminder.plan_id])
+                plan, token, plan_url, _ = plans[reminder.plan_id]
+                body = reminder_text(reminder, plan=plan, plan_url=plan_url)
+            except Exception as error:  # noqa: BLE001 - one bad row must not hold up the rest
+                logger.exception("reminder %s: cannot build its text", reminder.pk)
+                problem = TransportError(f"cannot build the text: {error!r}", permanent=True)
+                _record_failure(reminder, claim, problem, clock(), result)
+                continue
+            if clock() >= claim.lease_expires_at:
+                break
+            if not _may_text(reminder, claim):
+                result.cancelled += _cancel(reminder, claim, reason="no consent")
+                continue
+            number = str(reminder.patient.phone)
+            try:
+                provider_message_id = transport.send(OutgoingText(to=number, body=body))
+            except TransportError as error:
+                if error.connection_lost:
+                    _release(reminders[position:], claim, error, clock(), result)
+                    break
+                _record_failure(reminder, claim, error, clock(), result)
+                _recipient_refused(reminder, number, error, clock())
+                continue
+            copy = SentMessage(
+                reminder=reminder,
+                message_id=reminder.message_id,
+                provider_message_id=provider_message_id,
+                to=number,
+                subject=TEXT_COPY_SUBJECT,
+                text_body=masked(body, token),
+                html_body="",
+                headers={},
+                sent_at=clock(),
+            )
+            _record_sent(reminder, claim, copy)
+            result.sent += 1
+    finally:
+        transport.close()
 
 
 def dispatch_due(
@@ -182,21 +289,25 @@ def dispatch_due(
     mail server cannot be reached."""
     started = time.monotonic()
     total = DispatchResult()
-    while True:
-        moment = now or timezone.now()
-        claim = claim_due_reminders(
-            now=moment,
-            limit=settings.REMINDER_BATCH_SIZE,
-            lease_seconds=settings.REMINDER_LEASE_SECONDS,
-            plan_id=plan_id,
-        )
-        if not claim.ids:
-            break
-        total.add(send_claimed(claim, clock=(lambda: now) if now else timezone.now))
-        if total.unreachable:
-            break
-        if max_seconds is not None and time.monotonic() - started > max_seconds:
-            break
+    for channel in (Channel.EMAIL, Channel.TEXT):
+        while True:
+            moment = now or timezone.now()
+            claim = claim_due_reminders(
+                now=moment,
+                limit=settings.REMINDER_BATCH_SIZE,
+                lease_seconds=settings.REMINDER_LEASE_SECONDS,
+                plan_id=plan_id,
+                channel=channel,
+            )
+            if not claim.ids:
+                break
+            result = send_claimed(claim, clock=(lambda: now) if now else timezone.now)
+            total.add(result)
+            if result.unreachable:
+                # This channel's server or provider is down; the other channel still goes.
+                break
+            if max_seconds is not None and time.monotonic() - started > max_seconds:
+                return total
     return total
 
 
@@ -240,6 +351,40 @@ def _may_send(reminder: Reminder, claim: Claim) -> bool:
         .exclude(patient__email="")
         .exists()
     )
+
+
+def _may_text(reminder: Reminder, claim: Claim) -> bool:
+    """As _may_send, for a text: the patient still agrees to texts at a working number."""
+    return (
+        _held(claim, Reminder.objects.filter(pk=reminder.pk))
+        .filter(
+            patient__text_consent=True,
+            patient__erased_at__isnull=True,
+            patient__phone_undeliverable_at__isnull=True,
+        )
+        .exclude(patient__phone="")
+        .exists()
+    )
+
+
+def _put_off(reminder: Reminder, claim: Claim, *, until: datetime) -> int:
+    """Back to pending, due when the clinic's texting hours next start."""
+    return _finish(
+        reminder, claim, status=ReminderStatus.PENDING, lease_token=None, next_attempt_at=until
+    )
+
+
+def _recipient_refused(
+    reminder: Reminder, number: str, error: TransportError, now: datetime
+) -> None:
+    """The provider said the number replied STOP, or cannot get texts: act on it for every
+    text still to come, not just this one."""
+    if error.recipient_problem == "opted_out":
+        texts_stop_for_patient(patient=reminder.patient, source=ConsentSource.TEXT_STOP, now=now)
+    elif error.recipient_problem == "invalid":
+        phone_mark_undeliverable(
+            patient=reminder.patient, number=number, reason=TextProblem.INVALID, now=now
+        )
 
 
 def _finish(reminder: Reminder, claim: Claim, **changes: object) -> int:

@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from aftercare.delivery.reminders import UNDELIVERABLE, reminders_stop_for_patient
 from aftercare.models import DeliveryEvent, DeliveryEventType, Reminder, SentMessage
-from patients.models import ConsentSource, Patient, UndeliverableReason
+from patients.models import Channel, ConsentSource, Patient, UndeliverableReason
 
 logger = logging.getLogger(__name__)
 
@@ -164,10 +164,15 @@ def _address_undeliverable(*, sent: SentMessage, reason: str, now: datetime) -> 
         return
     if reason == UndeliverableReason.COMPLAINED:
         reminders_stop_for_patient(
-            patient=patient, reason=UNDELIVERABLE, source=ConsentSource.SPAM_COMPLAINT
+            patient=patient,
+            reason=UNDELIVERABLE,
+            source=ConsentSource.SPAM_COMPLAINT,
+            channels=(Channel.EMAIL,),
         )
     else:
-        Reminder.objects.filter(patient=patient).unsent().cancel(reason=UNDELIVERABLE)
+        Reminder.objects.filter(patient=patient, channel=Channel.EMAIL).unsent().cancel(
+            reason=UNDELIVERABLE
+        )
     logger.warning("patient %s: email address marked undeliverable (%s)", patient.pk, reason)
 
 

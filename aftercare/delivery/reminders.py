@@ -1,4 +1,8 @@
-"""Turning a plan's reminder schedule into rows, and stopping them."""
+"""Turning a plan's reminder schedule into rows, and stopping them.
+
+Each reminder moment gets a row per channel the patient gets reminders on (email, text:
+Patient.channels, texts only while a text provider is set up).
+"""
 
 from __future__ import annotations
 
@@ -14,11 +18,17 @@ from django.db.models import F
 from django.utils import timezone
 
 from aftercare.delivery.queue import queue_plan_reminders
+from aftercare.delivery.text_consent import (
+    NUMBER_UNDELIVERABLE,
+    TEXTS_STOPPED,
+    texts_stop_for_patient,
+)
+from aftercare.delivery.text_transports import texts_enabled
 from aftercare.links import link_issue, links_revoke
 from aftercare.models import AftercarePlan, Reminder, ReminderStatus
 from clinic.models import Clinic
 from patients.consent import consent_change_record
-from patients.models import ConsentSource, Patient, Treatment
+from patients.models import Channel, ConsentSource, Patient, Treatment
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +38,8 @@ UNDELIVERABLE = "email address undeliverable"
 # Why reminders were cancelled when the patient or staff stopped them (or a worker found
 # consent gone as it came to send one): starting again puts those still to come back
 # (reminders_resume_for_patient).
-STOPPED_REASONS = ("unsubscribed", "stopped by staff", "no consent")
+STOPPED_REASONS = ("unsubscribed", "stopped by staff", "no consent", TEXTS_STOPPED)
+BOTH_CHANNELS = (Channel.EMAIL, Channel.TEXT)
 # At most this many patients of one clinic share an address (a family): each gets a link.
 MAX_PATIENTS_PER_ADDRESS = 5
 
@@ -37,15 +48,31 @@ def new_message_id() -> str:
     return f"<reminder-{uuid.uuid4().hex}@{settings.MESSAGE_ID_DOMAIN}>"
 
 
+def reminder_channels(patient: Patient) -> tuple[Channel, ...]:
+    """The channels the patient's reminders go out on now (texts only if set up)."""
+    return tuple(c for c in patient.channels if c == Channel.EMAIL or texts_enabled())
+
+
 def reminder_row(
-    *, plan: AftercarePlan, kind: str, label: str, covers: str, day_number: int, due_at: datetime
+    *,
+    plan: AftercarePlan,
+    kind: str,
+    label: str,
+    covers: str,
+    day_number: int,
+    due_at: datetime,
+    channel: Channel = Channel.EMAIL,
 ) -> Reminder:
     """An unsaved reminder row for the plan's patient, due at `due_at`, with its own
-    Message-ID: the one place a reminder row is made."""
+    Message-ID: the one place a reminder row is made. A text due outside the clinic's
+    texting hours is due at their next start."""
+    if channel == Channel.TEXT:
+        due_at = plan.treatment.clinic.text_time(due_at)
     return Reminder(
         plan=plan,
         patient=plan.treatment.patient,
         kind=kind,
+        channel=channel,
         label=label,
         covers=covers,
         day_number=day_number,
@@ -58,28 +85,29 @@ def reminder_row(
 def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
     """Rows for the plan's reminders that are still worth sending.
 
-    Nothing is scheduled for a patient without an email address and consent.
-    Kinds already sent for this treatment (under an earlier revision) are not
-    sent again. A moment already past when the plan is made is skipped, except
-    the first one: a late-logged treatment still gets its welcome email now.
+    Nothing is scheduled for a patient who gets reminders on no channel. A kind
+    already sent on a channel for this treatment (under an earlier revision) is not
+    sent on it again. A moment already past when the plan is made is skipped, except
+    the first one: a late-logged treatment still gets its welcome message now.
     """
     patient = plan.treatment.patient
-    if not patient.can_receive_reminders or not plan.is_current:
+    channels = reminder_channels(patient)
+    if not channels or not plan.is_current:
         return []
     visit = Treatment.objects.same_visit_as(plan.treatment).values_list("pk", flat=True)
     already_sent = set(
         Reminder.objects.filter(
             plan__treatment_id__in=visit, status=ReminderStatus.SENT
-        ).values_list("kind", flat=True)
+        ).values_list("kind", "channel")
     )
     content = plan.content_plan
-    rows = []
+    rows: list[Reminder] = []
     for moment in content.reminders:
         first = moment.day_number == 0
-        if moment.key in already_sent or (moment.send_at < now and not first):
+        if moment.send_at < now and not first:
             continue
         due_at = max(moment.send_at, now) if first else moment.send_at
-        rows.append(
+        rows.extend(
             reminder_row(
                 plan=plan,
                 kind=moment.key,
@@ -87,7 +115,10 @@ def reminders_schedule(*, plan: AftercarePlan, now: datetime) -> list[Reminder]:
                 covers=moment.summary_md,
                 day_number=moment.day_number,
                 due_at=due_at,
+                channel=channel,
             )
+            for channel in channels
+            if (moment.key, channel) not in already_sent
         )
     created = Reminder.objects.bulk_create(rows)
     reminders_carry_note(plan=plan, note=content.note)
@@ -98,12 +129,13 @@ def reminders_carry_note(*, plan: AftercarePlan, note: str) -> None:
     """Put the practitioner's note on the plan's next email, unless one already carried it.
 
     The email shows the note as it is on its row (see templates/emails/), so the
-    emails already sent keep what they said.
+    emails already sent keep what they said. Texts never carry it: it is the
+    patient's own health detail, and the patient pages show it.
     """
-    waiting = Reminder.objects.filter(plan=plan).waiting()
+    waiting = Reminder.objects.filter(plan=plan, channel=Channel.EMAIL).waiting()
     visit = Treatment.objects.same_visit_as(plan.treatment).values_list("pk", flat=True)
     already_told = Reminder.objects.filter(
-        plan__treatment_id__in=visit, status=ReminderStatus.SENT, note=note
+        plan__treatment_id__in=visit, channel=Channel.EMAIL, status=ReminderStatus.SENT, note=note
     ).exists()
     nxt = waiting.filter(status=ReminderStatus.PENDING).order_by("due_at", "id").first()
     waiting.exclude(note="").update(note="")
@@ -122,47 +154,59 @@ def reminders_stop_for_patient(
     reason: str,
     by: User | None = None,
     source: ConsentSource | None = None,
+    channels: tuple[Channel, ...] = BOTH_CHANNELS,
+    now: datetime | None = None,
 ) -> int:
-    """Stop every future reminder of the patient and withdraw their email consent.
+    """Stop the patient's future reminders on `channels` and withdraw their consent to
+    them (the unsubscribe link of an email stops emails; staff stop both).
 
     Rows a worker is sending are cancelled too: clearing their lease token makes
     the worker's later writes miss them, and the worker checks that it still holds
     a row right before each message. Only a message already handed to the mail
-    server can still go out.
+    server or text provider can still go out.
     """
+    source = source or (
+        ConsentSource.PATIENT_UNSUBSCRIBE if reason == "unsubscribed" else ConsentSource.STAFF_STOP
+    )
+    now = now or timezone.now()
+    cancelled = 0
+    if Channel.TEXT in channels:
+        cancelled += texts_stop_for_patient(
+            patient=patient, source=source, now=now, reason=reason, by=by
+        )
+    if Channel.EMAIL not in channels:
+        return cancelled
     withdrawn = Patient.objects.filter(pk=patient.pk, email_consent=True).update(
         email_consent=False, email_consent_at=None
     )
     if withdrawn:
-        consent_change_record(
-            patient=patient,
-            given=False,
-            source=source
-            or (
-                ConsentSource.PATIENT_UNSUBSCRIBE
-                if reason == "unsubscribed"
-                else ConsentSource.STAFF_STOP
-            ),
-            at=timezone.now(),
-            by=by,
-        )
+        consent_change_record(patient=patient, given=False, source=source, at=now, by=by)
     patient.email_consent = False
     patient.email_consent_at = None
-    return Reminder.objects.filter(patient=patient).unsent().cancel(reason=reason)
+    return cancelled + Reminder.objects.filter(
+        patient=patient, channel=Channel.EMAIL
+    ).unsent().cancel(reason=reason)
 
 
 def reminders_resume_for_address(*, patient: Patient, now: datetime) -> int:
     """Put back the reminders still to come that a bounced address stopped.
 
-    Called once staff have corrected the address; those already past stay cancelled
-    (staff were told to call the patient meanwhile).
+    Called once staff have corrected the address (or the number, for texts); those
+    already past stay cancelled (staff were told to call the patient meanwhile).
     """
-    if not patient.can_receive_reminders:
+    return _resume_cancelled(
+        patient, channel=Channel.EMAIL, reason=UNDELIVERABLE, now=now
+    ) + _resume_cancelled(patient, channel=Channel.TEXT, reason=NUMBER_UNDELIVERABLE, now=now)
+
+
+def _resume_cancelled(patient: Patient, *, channel: Channel, reason: str, now: datetime) -> int:
+    if channel not in reminder_channels(patient):
         return 0
     return Reminder.objects.filter(
         patient=patient,
+        channel=channel,
         status=ReminderStatus.CANCELLED,
-        cancelled_reason=UNDELIVERABLE,
+        cancelled_reason=reason,
         due_at__gt=now,
         plan__superseded_at__isnull=True,
     ).update(status=ReminderStatus.PENDING, cancelled_reason="", next_attempt_at=F("due_at"))
@@ -193,31 +237,34 @@ def reminders_resume_for_patient(
             patient=patient, given=True, source=source, at=now, by=by, note=note.strip()
         )
     patient.refresh_from_db(fields=["email_consent", "email_consent_at"])
-    return reminders_put_back(patient=patient, now=now)
+    return reminders_put_back(patient=patient, now=now, channels=(Channel.EMAIL,))
 
 
-def reminders_put_back(*, patient: Patient, now: datetime) -> int:
-    """Queue the current plan's reminders still to come, once the patient agrees to emails.
+def reminders_put_back(
+    *, patient: Patient, now: datetime, channels: tuple[Channel, ...] = BOTH_CHANNELS
+) -> int:
+    """Queue the current plan's reminders still to come on `channels`, once the patient
+    agrees to them again (those the patient gets reminders on; the rest are skipped).
 
     Rows that stopping cancelled go back to pending, keeping their Message-IDs. A moment
     with no row on the current plan (it was revised, or made, while the patient was not
-    agreeing) gets a new one, unless its kind was already sent for the visit. Moments
-    already past stay unsent: they are about days the patient has lived through.
+    agreeing) gets a new one, unless its kind was already sent on the channel for the
+    visit. Moments already past stay unsent: they are about days the patient has lived
+    through.
     """
-    if not patient.can_receive_reminders:
-        return 0
-    plan = AftercarePlan.objects.current_for(patient)
+    channels = tuple(c for c in channels if c in reminder_channels(patient))
+    plan = AftercarePlan.objects.current_for(patient) if channels else None
     if plan is None:
         return 0
-    rows = Reminder.objects.filter(plan=plan)
+    rows = Reminder.objects.filter(plan=plan, channel__in=channels)
     restored = rows.filter(
         status=ReminderStatus.CANCELLED, cancelled_reason__in=STOPPED_REASONS, due_at__gt=now
     ).update(status=ReminderStatus.PENDING, cancelled_reason="", next_attempt_at=F("due_at"))
     visit = Treatment.objects.same_visit_as(plan.treatment).values_list("pk", flat=True)
-    known = set(rows.values_list("kind", flat=True)) | set(
+    known = set(rows.values_list("kind", "channel")) | set(
         Reminder.objects.filter(
-            plan__treatment_id__in=visit, status=ReminderStatus.SENT
-        ).values_list("kind", flat=True)
+            plan__treatment_id__in=visit, channel__in=channels, status=ReminderStatus.SENT
+        ).values_list("kind", "channel")
     )
     content = plan.content_plan
     added = Reminder.objects.bulk_create(
@@ -228,9 +275,11 @@ def reminders_put_back(*, patient: Patient, now: datetime) -> int:
             covers=moment.summary_md,
             day_number=moment.day_number,
             due_at=moment.send_at,
+            channel=channel,
         )
         for moment in content.reminders
-        if moment.send_at > now and moment.key not in known
+        for channel in channels
+        if moment.send_at > now and (moment.key, channel) not in known
     )
     reminders_carry_note(plan=plan, note=content.note)
     return restored + len(added)
@@ -249,27 +298,37 @@ def reminder_resend(*, reminder: Reminder, now: datetime | None = None) -> bool:
 
 
 @transaction.atomic
-def link_reissue(*, patient: Patient, now: datetime) -> Reminder | None:
-    """Revoke the patient's links and email a new one, through the reminder queue.
+def link_reissue(
+    *, patient: Patient, now: datetime, channels: tuple[Channel, ...] = BOTH_CHANNELS
+) -> Reminder | None:
+    """Revoke the patient's links and send a new one on each of `channels` the patient
+    gets reminders on, through the reminder queue. Returns the first row made.
 
-    None if the patient has no current plan or cannot receive emails.
+    None if the patient has no current plan or gets reminders on none of them.
     """
+    channels = tuple(c for c in channels if c in reminder_channels(patient))
     plan = AftercarePlan.objects.current_for(patient)
-    if plan is None or not patient.can_receive_reminders:
+    if plan is None or not channels:
         return None
     links_revoke(patient_id=patient.pk, now=now)
     link_issue(plan=plan)
-    reminder = reminder_row(
-        plan=plan,
-        kind=f"new-link-{uuid.uuid4().hex[:12]}",
-        label="Your new aftercare link",
-        covers="Here is a new link to your aftercare plan. Earlier links no longer work.",
-        day_number=max(plan.content_plan.day_number_at(now), 0),
-        due_at=now,
-    )
-    reminder.save()
+    kind = f"new-link-{uuid.uuid4().hex[:12]}"
+    rows: list[Reminder] = [
+        reminder_row(
+            plan=plan,
+            kind=kind,
+            label="Your new aftercare link",
+            covers="Here is a new link to your aftercare plan. Earlier links no longer work.",
+            day_number=max(plan.content_plan.day_number_at(now), 0),
+            due_at=now,
+            channel=channel,
+        )
+        for channel in channels
+    ]
+    for row in rows:
+        row.save()
     transaction.on_commit(lambda: queue_plan_reminders(plan.pk))
-    return reminder
+    return rows[0]
 
 
 def links_send_on_request(*, clinic: Clinic, email: str, now: datetime) -> int:
@@ -294,7 +353,7 @@ def links_send_on_request(*, clinic: Clinic, email: str, now: datetime) -> int:
         plan = AftercarePlan.objects.select_related("treatment").current_for(patient)
         if plan is None or plan.treatment.performed_at + links_last_until <= now:
             continue
-        if link_reissue(patient=patient, now=now) is not None:
+        if link_reissue(patient=patient, now=now, channels=(Channel.EMAIL,)) is not None:
             sent += 1
     logger.info("fresh link asked for on clinic %s: %s sent", clinic.pk, sent)
     return sent

@@ -23,12 +23,25 @@ POSTMARK_ACCOUNT_ERRORS = {10, 400, 401, 405, 412}
 
 
 class TransportError(Exception):
-    """A message was not sent. `permanent`: trying again will not help."""
+    """A message was not sent. `permanent`: trying again will not help.
 
-    def __init__(self, message: str, *, permanent: bool, connection_lost: bool = False) -> None:
+    `connection_lost`: the server or provider cannot take messages now (the rest of the
+    batch waits). `recipient_problem`, for texts: "opted_out" (the number replied STOP)
+    or "invalid" (not a number that can get texts).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        permanent: bool,
+        connection_lost: bool = False,
+        recipient_problem: str = "",
+    ) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.connection_lost = connection_lost
+        self.recipient_problem = recipient_problem
 
 
 class EmailTransport:

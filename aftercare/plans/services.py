@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from aftercare.delivery.queue import queue_plan_reminders
 from aftercare.delivery.reminders import (
+    reminder_channels,
     reminder_row,
     reminders_cancel_for_plans,
     reminders_carry_note,
@@ -301,20 +302,23 @@ def adjustment_value(record: PlanAdjustment) -> Adjustment:
 
 
 def _schedule_added(plan: AftercarePlan, content: Plan, key: str, now: datetime) -> None:
-    patient = plan.treatment.patient
-    if not patient.can_receive_reminders:
-        return
     planned = next(reminder for reminder in content.reminders if reminder.key == key)
     due_at = max(planned.send_at, now)
-    reminder_row(
-        plan=plan,
-        kind=key,
-        label=planned.label,
-        covers=planned.summary_md,
-        day_number=planned.day_number,
-        due_at=due_at,
-    ).save()
-    if due_at <= now:
+    rows = [
+        reminder_row(
+            plan=plan,
+            kind=key,
+            label=planned.label,
+            covers=planned.summary_md,
+            day_number=planned.day_number,
+            due_at=due_at,
+            channel=channel,
+        )
+        for channel in reminder_channels(plan.treatment.patient)
+    ]
+    for row in rows:
+        row.save()
+    if any(row.due_at <= now for row in rows):
         transaction.on_commit(lambda: queue_plan_reminders(plan.pk))
 
 

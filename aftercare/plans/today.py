@@ -6,15 +6,24 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from django.db.models import Max, QuerySet
+from django.db.models import Max, Q, QuerySet
 
-from aftercare.models import ConcernReport, Reminder, ReminderStatus
+from aftercare.models import ConcernReport, DeliveryEventType, Reminder, ReminderStatus
 from clinic.models import Clinic
-from patients.models import Patient, Treatment
+from patients.models import Channel, Patient, Treatment
 
 EARLY_RECOVERY = timedelta(hours=72)
 UPCOMING = timedelta(hours=24)
 LIMIT = 50
+# Texts that failed or were not delivered stay on Today this long (then only the timeline).
+FAILED_TEXTS_SHOWN_FOR = timedelta(days=14)
+# A text is not reaching the patient when the provider could not send it, or the phone
+# network reported it undelivered or failed. The same condition as the partial index
+# reminder_text_failed_for_today (aftercare migration 0015), so PostgreSQL can use it.
+TEXT_NOT_REACHING = Q(channel=Channel.TEXT) & (
+    Q(status=ReminderStatus.FAILED)
+    | Q(delivery_status__in=[DeliveryEventType.UNDELIVERED, DeliveryEventType.FAILED])
+)
 
 
 @dataclass(frozen=True)
@@ -25,6 +34,9 @@ class Dashboard:
     # The email provider reported their address bounced or complained: call them.
     undeliverable_addresses: list[Patient]
     failed_emails: list[Reminder]
+    # Texts cannot reach them: the number was refused, or texts to it were not delivered.
+    undeliverable_numbers: list[Patient]
+    failed_texts: list[Reminder]
     upcoming_reminders: list[Reminder]
     upcoming_count: int
 
@@ -73,7 +85,19 @@ def dashboard_for(*, clinic: Clinic, now: datetime) -> Dashboard:
             ).order_by("-email_undeliverable_at")[:LIMIT]
         ),
         failed_emails=list(
-            _reminders(clinic).filter(status=ReminderStatus.FAILED).order_by("-due_at")[:LIMIT]
+            _reminders(clinic)
+            .filter(status=ReminderStatus.FAILED, channel=Channel.EMAIL)
+            .order_by("-due_at")[:LIMIT]
+        ),
+        undeliverable_numbers=list(
+            Patient.objects.filter(
+                clinic=clinic, erased_at__isnull=True, phone_undeliverable_at__isnull=False
+            ).order_by("-phone_undeliverable_at")[:LIMIT]
+        ),
+        failed_texts=list(
+            _reminders(clinic)
+            .filter(TEXT_NOT_REACHING, due_at__gte=now - FAILED_TEXTS_SHOWN_FOR)
+            .order_by("-due_at")[:LIMIT]
         ),
         upcoming_reminders=list(upcoming.order_by("next_attempt_at")[:LIMIT]),
         upcoming_count=upcoming.count(),

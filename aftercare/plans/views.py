@@ -27,6 +27,7 @@ from aftercare.plans.today import EARLY_RECOVERY, dashboard_for
 from clinic.access import StaffRequest, staff_required
 from clinic.contacts import who_to_call
 from patients.access import patient_for, treatment_for
+from patients.models import Channel
 
 OPEN_REPORTS_SHOWN = 50
 
@@ -85,8 +86,8 @@ def patient_reminders_stop(request: StaffRequest, pk: int) -> HttpResponse:
     )
     messages.success(
         request,
-        f"Reminders stopped ({stopped} cancelled). The patient's email consent is withdrawn; "
-        "if they want the emails again, record their agreement on this page.",
+        f"Reminders stopped ({stopped} cancelled). The patient's consent to emails and texts "
+        "is withdrawn; if they want them again, record their agreement on this page.",
     )
     return redirect("patients:detail", pk=patient.pk)
 
@@ -125,7 +126,14 @@ def _header_rows(sent: SentMessage) -> list[tuple[str, str]]:
 @staff_required(perms=["aftercare.view_sentmessage"])
 def sent_message_detail(request: StaffRequest, pk: int) -> HttpResponse:
     sent = sent_message_for(request, pk)
-    context = {"sent": sent, "header_rows": _header_rows(sent)}
+    is_text = sent.reminder.channel == Channel.TEXT
+    context = {
+        "sent": sent,
+        "is_text": is_text,
+        "header_rows": _header_rows(sent),
+        # A text's story is the network's reports (an email's is on the timeline).
+        "events": list(sent.delivery_events.order_by("occurred_at", "id")) if is_text else [],
+    }
     response = render(request, "aftercare/sent_message.html", context)
     # The HTML part is shown as the patient's mail app showed it, in an <iframe srcdoc>
     # sandboxed without scripts; such a frame takes this page's Content-Security-Policy.
@@ -196,11 +204,11 @@ def patient_link_reissue(request: StaffRequest, pk: int) -> HttpResponse:
     if reminders.link_reissue(patient=patient, now=timezone.now()) is None:
         messages.error(
             request,
-            "No new link was sent: the patient needs a current plan, an email address and "
-            "their agreement to emails.",
+            "No new link was sent: the patient needs a current plan, and an email address "
+            "or mobile number they agreed to reminders at.",
         )
     else:
-        messages.success(request, "Earlier links revoked; a new link is on its way by email.")
+        messages.success(request, "Earlier links revoked; a new link is on its way.")
     return redirect("patients:detail", pk=patient.pk)
 
 

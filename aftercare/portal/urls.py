@@ -15,6 +15,7 @@ urlpatterns = [
     path("<slug:clinic_slug>/new-link/sent/", patient_views.new_link_sent, name="new_link_sent"),
     path("<slug:clinic_slug>/aftercare.ics", patient_views.calendar_file, name="calendar"),
     path("<slug:clinic_slug>/unsubscribe/", patient_views.unsubscribe, name="unsubscribe"),
+    path("<slug:clinic_slug>/reminders/", patient_views.how_we_remind, name="how_we_remind"),
     path(
         "<slug:clinic_slug>/unsubscribe/<str:token>/",
         patient_views.list_unsubscribe,

@@ -14,9 +14,11 @@ from datetime import datetime
 from functools import wraps
 from typing import cast
 
+from django import forms
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 from django.views.decorators.csrf import csrf_exempt
@@ -28,8 +30,18 @@ from aftercare.concerns.services import (
     concern_report_create,
     hours_since_treatment,
 )
+from aftercare.delivery.channel_choice import (
+    CHANNEL_PROBLEMS,
+    NO_PHONE,
+    TEXTS_OFF,
+    ChannelUnavailable,
+    channel_problem,
+    channels_choosable,
+    reminder_channels_choose,
+)
 from aftercare.delivery.reminders import (
     links_send_on_request,
+    reminder_channels,
     reminders_resume_for_patient,
     reminders_stop_for_patient,
 )
@@ -50,11 +62,18 @@ from aftercare.plans.calendar import plan_calendar
 from aftercare.plans.display import KIND_TAGS, grouped_by_kind, plan_context, plan_milestones
 from aftercare.plans.visits import followed_plan
 from aftercare.portal import ratelimit
-from aftercare.portal.forms import NewLinkForm
+from aftercare.portal.forms import (
+    CHOICE_WORDS,
+    NewLinkForm,
+    ReminderChannelsForm,
+    choice_for,
+    masked_email,
+    masked_phone,
+)
 from aftercare.portal.session import FORM_SESSION_KEY, LINK_SESSION_KEY, REPORT_SESSION_KEY
 from clinic.contacts import who_to_call
 from clinic.models import Clinic
-from patients.models import ConsentSource, Patient
+from patients.models import Channel, ConsentSource, Patient
 
 SESSION_KEY = LINK_SESSION_KEY
 PRIVATE_HEADERS = {
@@ -303,6 +322,8 @@ def _unsubscribe_patient(
         "form_token": form_token,
         "in_session": in_session,
     }
+    # The unsubscribe link of an email stops emails only: the pages say when texts go on.
+    context["texts_carry_on"] = Channel.TEXT in reminder_channels(patient)
     if patient.erased_at is not None:
         # Nothing left to stop (erasure cancelled it all), and nothing to change.
         return render(request, "patient/unsubscribed.html", {**context, "erased": True})
@@ -313,7 +334,9 @@ def _unsubscribe_patient(
                 patient=patient, source=ConsentSource.PATIENT_RESUMED, now=timezone.now()
             )
             return _after_unsubscribe_form(request, DONE_RESUMED)
-        reminders_stop_for_patient(patient=patient, reason="unsubscribed")
+        reminders_stop_for_patient(
+            patient=patient, reason="unsubscribed", channels=(Channel.EMAIL,)
+        )
         if action == STOP or in_session:
             return _after_unsubscribe_form(request, DONE_STOPPED)
         return render(request, "patient/unsubscribed.html", {**context, "just_now": True})
@@ -323,7 +346,10 @@ def _unsubscribe_patient(
         return render(request, "patient/unsubscribed.html", context)
     if done == DONE_RESUMED:
         context["next_reminder"] = (
-            Reminder.objects.filter(patient=patient).waiting().order_by("due_at", "id").first()
+            Reminder.objects.filter(patient=patient, channel=Channel.EMAIL)
+            .waiting()
+            .order_by("due_at", "id")
+            .first()
         )
         context["email_problem"] = patient.email_undeliverable
         return render(request, "patient/reminders_resumed.html", context)
@@ -385,6 +411,51 @@ def report_sent(request: HttpRequest, link: PatientLink) -> HttpResponse:
         item for item in plan.items_active_at(concern.created_at) if item.kind == "expect"
     ]
     return render(request, "patient/report_sent.html", context)
+
+
+@patient_page
+@require_http_methods(["GET", "POST"])
+def how_we_remind(request: HttpRequest, link: PatientLink) -> HttpResponse:
+    """The patient picks email, text or both for their reminders (issue #19)."""
+    patient = link.plan.treatment.patient
+    current = choice_for(reminder_channels(patient))
+    form = ReminderChannelsForm(
+        request.POST if request.method == "POST" else None,
+        choosable=channels_choosable(patient),
+        initial={"choice": current},
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            reminder_channels_choose(
+                patient=patient, channels=form.cleaned_data["choice"], now=timezone.now()
+            )
+        except ChannelUnavailable as refused:
+            # Something changed since the page was shown (the number was found wrong).
+            form.add_error("choice", forms.ValidationError(refused.message, code=refused.code))
+        else:
+            # Post/redirect/get: a refresh shows the page again rather than posting twice.
+            page = reverse("patient:how_we_remind", args=[link.plan.treatment.clinic.slug])
+            return redirect(f"{page}?saved=1")
+    context = _page_context(request, link, link.plan.content_plan, "how_we_remind")
+    text_problem = channel_problem(patient, Channel.TEXT)
+    context.update(
+        {
+            "form": form,
+            "saved": request.method == "GET" and request.GET.get("saved") == "1",
+            "by_words": CHOICE_WORDS.get(current, ""),
+            "email_shown": masked_email(patient.email) if patient.email else "",
+            "phone_shown": masked_phone(patient.phone) if patient.phone else "",
+            "email_problem": CHANNEL_PROBLEMS.get(channel_problem(patient, Channel.EMAIL), ""),
+            "text_problem": (
+                ""
+                if text_problem in (NO_PHONE, TEXTS_OFF)
+                else CHANNEL_PROBLEMS.get(text_problem, "")
+            ),
+            "ask_for_phone": text_problem == NO_PHONE,
+            "texts_on": text_problem != TEXTS_OFF,
+        }
+    )
+    return render(request, "patient/how_we_remind.html", context)
 
 
 # "Email me a new link": for a patient whose page has no session (a bookmark, a new browser)

@@ -3,13 +3,14 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from aftercare.guidance.clinic import guidance_install
 from aftercare.models import GuidanceItem, IntensityFactor, RestrictionRule
 from aftercare.planner.adjustments import Adjustment
 from aftercare.plans.services import course_start, plan_adjust, plan_create
 from clinic.models import StaffRole
-from tests.factories import StaffMembershipFactory, TreatmentFactory, UserFactory
+from tests.factories import PatientFactory, StaffMembershipFactory, TreatmentFactory, UserFactory
 from tests.two_factor import verified_client
 
 pytestmark = pytest.mark.django_db
@@ -330,3 +331,14 @@ def test_the_intensity_tables_pages_offer_no_preview(admin_client, clinic):
     factor = IntensityFactor.objects.filter(clinic=clinic).first()
     page = admin_client.get(_change_url(factor)).content.decode()
     assert 'name="_preview"' not in page
+
+
+def test_the_reminder_list_shows_and_filters_by_channel(admin_client, clinic):
+    patient = PatientFactory(clinic=clinic, text_consent=True, text_consent_at=timezone.now())
+    plan_create(treatment=TreatmentFactory(patient=patient))
+    url = reverse("admin:aftercare_reminder_changelist")
+    page = admin_client.get(url)
+    assert "column-channel" in page.content.decode()
+    texts = admin_client.get(url, {"channel__exact": "text"}).context["cl"].result_list
+    assert {reminder.channel for reminder in texts} == {"text"}
+    assert len(texts) > 0

@@ -316,7 +316,7 @@ def test_the_pages_can_be_read_and_used_without_javascript(
     ]
 
 
-@pytest.mark.parametrize("name", ["today", "timeline", "warning_signs", "report"])
+@pytest.mark.parametrize("name", ["today", "timeline", "warning_signs", "report", "how_we_remind"])
 def test_the_pages_fit_the_phone_without_sideways_scrolling(phone, smtp_sink, site, name):
     plan, link = _emailed_link(smtp_sink, site)
     phone.goto(link)
@@ -375,6 +375,8 @@ def _reach(page, site: str, name: str, settings) -> None:
             "report sent (routine)": "report",
             "unsubscribe confirm": "unsubscribe",
             "unsubscribed": "unsubscribe",
+            "how we remind you": "how_we_remind",
+            "how we remind you (saved)": "how_we_remind",
         }
         page.goto(site + reverse(f"patient:{pages[name]}", args=[slug]))
         if name.startswith("report sent"):
@@ -387,6 +389,10 @@ def _reach(page, site: str, name: str, settings) -> None:
             page.get_by_role("button", name="Send to the clinic").click()
         elif name == "unsubscribed":
             page.get_by_role("button", name="Stop reminder emails").click()
+        elif name == "how we remind you (saved)":
+            page.get_by_label("Email and text").check()
+            page.get_by_role("button", name="Save").click()
+            page.get_by_text("Saved: we will remind you by email and text.").wait_for()
 
 
 EXPECTED_HEADINGS = {
@@ -402,6 +408,8 @@ EXPECTED_HEADINGS = {
     "unsubscribe confirm": "Stop reminder emails?",
     "one-click confirm": "Stop reminder emails?",
     "unsubscribed": "Reminders stopped",
+    "how we remind you": "How we remind you",
+    "how we remind you (saved)": "How we remind you",
 }
 
 

@@ -69,7 +69,7 @@ def test_a_working_day_from_new_patient_to_a_handled_red_flag(
     desk.get_by_label("First name").fill("Noor")
     desk.get_by_label("Last name").fill("Haddad")
     desk.get_by_label("Email", exact=True).fill("noor.haddad@example.com")
-    desk.get_by_label("Phone").fill("07700 900456")
+    desk.get_by_label("Phone").fill("07400 900456")
     desk.get_by_label("Agrees to aftercare emails").check()
     desk.get_by_role("button", name="Save patient").click()
     desk.get_by_role("heading", name="Noor Haddad").wait_for()

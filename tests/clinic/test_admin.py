@@ -170,6 +170,8 @@ def test_a_superuser_adds_a_clinic_with_its_opening_hours(db):
         "email": "hello@marina.example",
         "sender_name": "Marina Skin",
         "reminder_hour": 9,
+        "texts_from": "09:00",
+        "texts_until": "20:00",
         "memberships-TOTAL_FORMS": 0,
         "memberships-INITIAL_FORMS": 0,
     }
@@ -180,3 +182,22 @@ def test_a_superuser_adds_a_clinic_with_its_opening_hours(db):
     clinic = Clinic.objects.get(slug="marina-skin")
     assert (clinic.emergency_phone, clinic.climate_zone) == ("995", "tropical")
     assert clinic.opening_hours_summary() == "Mon 10:00-19:00"
+
+
+def test_a_clinic_admin_sets_the_texting_hours_under_texts(clinic_admin, own_clinic):
+    page = clinic_admin.get(_url(own_clinic))
+    fieldsets = {fieldset.name: fieldset for fieldset in page.context["adminform"]}
+    assert list(fieldsets["Texts"].fields) == ["texts_from", "texts_until"]
+    html = page.content.decode()
+    assert "Texts go out from this time of day" in html
+    data = _form_data(clinic_admin, own_clinic, texts_from="10:00", texts_until="19:30")
+    assert clinic_admin.post(_url(own_clinic), data).status_code == 302
+    own_clinic.refresh_from_db()
+    assert (str(own_clinic.texts_from), str(own_clinic.texts_until)) == ("10:00:00", "19:30:00")
+
+
+def test_texting_hours_that_end_before_they_start_are_refused(clinic_admin, own_clinic):
+    data = _form_data(clinic_admin, own_clinic, texts_from="20:00", texts_until="09:00")
+    assert clinic_admin.post(_url(own_clinic), data).status_code == 200
+    own_clinic.refresh_from_db()
+    assert str(own_clinic.texts_from) == "09:00:00"

@@ -67,6 +67,7 @@ URL_KWARG_VALUES: dict[str, object] = {
 PUBLIC_NAMESPACES = {
     "patient": "patient pages: the emailed link (a token) is the key, not a login",
     "webhooks": "email providers' delivery reports: basic auth and the provider's signature",
+    "texts": "Twilio's delivery reports and replies: Twilio's signature (X-Twilio-Signature)",
 }
 PUBLIC_URL_NAMES = {
     "login": "the login page",

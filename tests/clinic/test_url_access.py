@@ -92,6 +92,7 @@ EXEMPT_NAMESPACES = {
     "admin": "Django admin: is_staff and model permissions",
     "two_factor": "the second step of logging in, for any role (tests/clinic/test_two_factor.py)",
     "webhooks": "email providers' delivery reports, signed (aftercare/delivery/test_webhook_urls)",
+    "texts": "Twilio's reports and replies, signed (aftercare/delivery/test_text_webhooks)",
 }
 
 

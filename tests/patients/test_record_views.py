@@ -10,7 +10,7 @@ from django.utils import timezone
 from aftercare.models import ConcernReport, Reminder, ReminderStatus
 from aftercare.plans.services import plan_create
 from clinic.models import StaffRole
-from patients.models import Patient
+from patients.models import Channel, Patient
 from tests.factories import PatientFactory, StaffMembershipFactory, TreatmentFactory
 from tests.two_factor import verified_client
 
@@ -76,7 +76,7 @@ def test_the_timeline_shows_the_providers_latest_report_on_each_email(clinic, pl
         reverse("patients:timeline", args=[plan.treatment.patient_id])
     )
     email = next(e for e in page.context["events"] if e.title == f"Email: {reminder.label}")
-    assert (email.badge, email.badge_style) == ("Delivered", "success")
+    assert (email.badge, email.delivery, email.delivery_style) == ("Sent", "Delivered", "success")
 
 
 def test_the_timeline_shows_consent_given_and_withdrawn(clinic):
@@ -139,13 +139,13 @@ def test_front_desk_cannot_change_clinical_fields_by_posting_them(clinic):
         {
             "first_name": patient.first_name,
             "last_name": patient.last_name,
-            "phone": "07700 900999",
+            "phone": "07400 900999",
             "skin_type": "6",
             "history_notes": "",
         },
     )
     patient.refresh_from_db()
-    assert patient.phone == "07700 900999"
+    assert patient.phone == "+447400900999"
     assert patient.skin_type == 2
     assert patient.history_notes == "keloid scarring"
 
@@ -234,3 +234,48 @@ def test_the_timeline_runs_the_same_queries_however_long_the_record(
     # 10; the audit entry 1.
     with django_assert_max_num_queries(18):
         assert client.get(url).status_code == 200
+
+
+def test_the_timeline_shows_each_texts_channel_status_and_delivery(clinic):
+    patient = PatientFactory(clinic=clinic, text_consent=True, text_consent_at=timezone.now())
+    plan = plan_create(treatment=TreatmentFactory(patient=patient))
+    text = plan.reminders.filter(channel=Channel.TEXT).order_by("due_at").first()
+    Reminder.objects.filter(pk=text.pk).update(
+        status=ReminderStatus.SENT,
+        sent_at=timezone.now(),
+        delivery_status="undelivered",
+        delivery_status_at=timezone.now(),
+    )
+    page = _client(clinic, StaffRole.FRONT_DESK).get(
+        reverse("patients:timeline", args=[patient.pk])
+    )
+    event = next(e for e in page.context["events"] if e.title == f"Text: {text.label}")
+    assert (event.kind, event.badge, event.delivery, event.delivery_style) == (
+        "text",
+        "Sent",
+        "Not delivered to the phone",
+        "danger",
+    )
+    html = page.content.decode()
+    assert f"<strong>Text: {text.label}</strong>" in html
+    assert f"<strong>Email: {text.label}</strong>" in html
+    assert "Not delivered to the phone</span>" in html
+
+
+def test_the_timeline_shows_text_consent_and_a_number_texts_cannot_reach(clinic):
+    client = _client(clinic, StaffRole.FRONT_DESK)
+    client.post(
+        reverse("patients:create"),
+        {"first_name": "Tia", "last_name": "Okoro", "phone": "07400 900321", "text_consent": "on"},
+    )
+    patient = Patient.objects.get(last_name="Okoro")
+    Patient.objects.filter(pk=patient.pk).update(
+        phone_undeliverable_at=timezone.now(), phone_undeliverable_reason="invalid"
+    )
+    page = client.get(reverse("patients:timeline", args=[patient.pk]))
+    titles = [e.title for e in page.context["events"]]
+    assert "Agreed to aftercare texts" in titles
+    assert "Not a mobile number we can text: check it with the patient" in titles
+    html = page.content.decode()
+    assert "By email" not in html and "Not set up" in html
+    assert 'href="tel:+447400900321">07400 900321</a>' in html

@@ -39,11 +39,11 @@ def test_postgresql_answers_a_fragment_search_on_100_000_patients_from_the_trigr
         cursor.execute(
             """
             INSERT INTO patients_patient (clinic_id, first_name, last_name, email, phone,
-                skin_type, email_consent, breakout_prone, slow_healing, sensitive_skin,
-                history_notes, created_at, updated_at)
+                skin_type, email_consent, text_consent, breakout_prone, slow_healing,
+                sensitive_skin, history_notes, created_at, updated_at)
             SELECT %s, 'First' || n, 'Surname' || lpad(n::text, 6, '0'),
                 'person' || n || '@example.com', '07700 ' || lpad(n::text, 6, '0'),
-                3, false, false, false, false, '', now(), now()
+                3, false, false, false, false, false, '', now(), now()
             FROM generate_series(1, 100000) AS n
             """,
             [clinic.pk],

@@ -4,7 +4,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from patients.models import Patient, Treatment
+from aftercare.models import Reminder, ReminderStatus
+from aftercare.plans.services import plan_create
+from patients.models import Channel, Patient, Treatment
 from tests.factories import PatientFactory, TreatmentFactory
 
 pytestmark = pytest.mark.django_db
@@ -107,7 +109,7 @@ def test_the_treatment_form_warns_when_the_patient_cannot_get_reminders(
 ):
     patient = PatientFactory(clinic=clinic, email="", email_consent=False, email_consent_at=None)
     response = practitioner_client.get(reverse("patients:treatment_create", args=[patient.pk]))
-    assert "No reminder emails will be sent" in response.content.decode()
+    assert "No reminders will be sent" in response.content.decode()
 
 
 def test_a_rejected_treatment_form_keeps_what_was_typed(practitioner_client, practitioner, patient):
@@ -155,3 +157,115 @@ def test_another_clinics_treatment_is_not_found(practitioner_client, other_clini
     treatment = TreatmentFactory(patient=other_clinic_patient)
     response = practitioner_client.get(reverse("patients:treatment_detail", args=[treatment.pk]))
     assert response.status_code == 404
+
+
+def _reminders_cell(html: str, patient) -> str:
+    row = html[html.index(patient.full_name) :]
+    return row[: row.index("</tr>")]
+
+
+def test_the_list_says_how_each_patient_gets_reminders(practitioner_client, clinic):
+    both = PatientFactory(clinic=clinic, text_consent=True, text_consent_at=timezone.now())
+    texts = PatientFactory(
+        clinic=clinic,
+        email_consent=False,
+        email_consent_at=None,
+        text_consent=True,
+        text_consent_at=timezone.now(),
+    )
+    emails = PatientFactory(clinic=clinic)
+    nothing = PatientFactory(clinic=clinic, email_consent=False, email_consent_at=None)
+    html = practitioner_client.get(reverse("patients:list")).content.decode()
+    assert "By email and text" in _reminders_cell(html, both)
+    assert "By text<" in _reminders_cell(html, texts)
+    assert "By email<" in _reminders_cell(html, emails)
+    assert "Not set up" in _reminders_cell(html, nothing)
+
+
+def test_the_list_shows_numbers_as_the_clinic_dials_them(practitioner_client, clinic):
+    PatientFactory(clinic=clinic, phone="+447400900123")
+    html = practitioner_client.get(reverse("patients:list")).content.decode()
+    assert "07400 900123" in html
+
+
+def test_the_patient_page_gives_each_channels_agreement_and_time(practitioner_client, clinic):
+    patient = PatientFactory(
+        clinic=clinic,
+        email_consent_at=timezone.make_aware(timezone.datetime(2026, 3, 2, 9, 15)),
+        text_consent=True,
+        text_consent_at=timezone.make_aware(timezone.datetime(2026, 3, 4, 10, 30)),
+    )
+    html = practitioner_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "By email and text" in html
+    assert "agreed 2 Mar 2026 09:15" in html
+    assert "agreed 4 Mar 2026 10:30" in html
+
+
+def test_the_patient_page_says_when_texts_cannot_reach_the_number(practitioner_client, clinic):
+    patient = PatientFactory(
+        clinic=clinic,
+        text_consent=True,
+        text_consent_at=timezone.now(),
+        phone_undeliverable_at=timezone.now(),
+        phone_undeliverable_reason="undelivered",
+    )
+    html = practitioner_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert 'role="alert"' in html and "Texts are not arriving: call the patient" in html
+    assert f'href="tel:{patient.phone}">07400 123456</a>' in html
+    assert "Correct the number" in html
+
+
+def test_the_patient_page_lists_each_reminders_channel(practitioner_client, clinic):
+    patient = PatientFactory(clinic=clinic, text_consent=True, text_consent_at=timezone.now())
+    plan = plan_create(treatment=TreatmentFactory(patient=patient))
+    text = plan.reminders.filter(channel=Channel.TEXT).first()
+    Reminder.objects.filter(pk=text.pk).update(
+        status=ReminderStatus.SENT, sent_at=timezone.now(), delivery_status="undelivered"
+    )
+    html = practitioner_client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "<th>By</th>" in html
+    assert "<td>Text</td>" in html and "<td>Email</td>" in html
+    assert "Not delivered to the phone" in html
+
+
+def test_staff_type_a_national_mobile_number_and_it_is_stored_in_international_form(
+    practitioner_client, patient
+):
+    practitioner_client.post(
+        reverse("patients:edit", args=[patient.pk]),
+        {
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "email": patient.email,
+            "email_consent": "on",
+            "phone": "07400 900456",
+            "text_consent": "on",
+            "skin_type": "3",
+        },
+    )
+    patient.refresh_from_db()
+    assert patient.phone == "+447400900456"
+    assert patient.text_consent
+
+
+def test_text_consent_with_a_landline_is_not_saved(practitioner_client, patient):
+    response = practitioner_client.post(
+        reverse("patients:edit", args=[patient.pk]),
+        {
+            "first_name": patient.first_name,
+            "last_name": patient.last_name,
+            "phone": "020 7946 0123",
+            "text_consent": "on",
+            "skin_type": "3",
+        },
+    )
+    assert response.status_code == 200
+    assert "is a landline" in response.content.decode()
+    patient.refresh_from_db()
+    assert not patient.text_consent
+
+
+def test_the_treatment_form_says_how_reminders_will_reach_the_patient(practitioner_client, clinic):
+    patient = PatientFactory(clinic=clinic, text_consent=True, text_consent_at=timezone.now())
+    response = practitioner_client.get(reverse("patients:treatment_create", args=[patient.pk]))
+    assert "Reminders: By email and text" in response.content.decode()

@@ -46,10 +46,12 @@ DEMO_OPENING_HOURS = [
     *[(day, time(14), time(18)) for day in range(Weekday.MONDAY, Weekday.SATURDAY)],
     (Weekday.SATURDAY, time(10), time(14)),
 ]
+# first, last, email, skin type, agrees to emails, mobile, agrees to texts. In development
+# texts are printed like emails, so `make run` shows one of each kind of patient.
 DEMO_PATIENTS = [
-    ("Jamie", "Okafor", "jamie.okafor@example.com", 5, True),
-    ("Sam", "Lindqvist", "sam.lindqvist@example.com", 2, True),
-    ("Rosa", "Delgado", "", 4, False),
+    ("Jamie", "Okafor", "jamie.okafor@example.com", 5, True, "", False),
+    ("Sam", "Lindqvist", "sam.lindqvist@example.com", 2, True, "+447400123456", True),
+    ("Rosa", "Delgado", "", 4, False, "+447400654321", True),
 ]
 
 
@@ -195,7 +197,8 @@ class Command(BaseCommand):
 
     def _create_patients(self, clinic: Clinic, practitioner: User) -> None:
         now = timezone.now()
-        for days_ago, (first, last, email, skin_type, consent) in enumerate(DEMO_PATIENTS):
+        for days_ago, row in enumerate(DEMO_PATIENTS):
+            first, last, email, skin_type, consent, mobile, text_consent = row
             patient = patient_create(
                 clinic=clinic,
                 patient=Patient(
@@ -204,6 +207,9 @@ class Command(BaseCommand):
                     email=email,
                     skin_type=skin_type,
                     email_consent=consent,
+                    phone=mobile,
+                    text_consent=text_consent,
+                    text_consent_at=now if text_consent else None,
                 ),
             )
             treatment_create(

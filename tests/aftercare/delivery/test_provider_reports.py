@@ -211,7 +211,7 @@ def test_reminders_whose_time_passed_while_the_address_bounced_stay_cancelled(se
 def test_saving_the_same_address_keeps_the_mark(sent, now):
     delivery_report_record(event=hard_bounce(), provider="postmark")
     patient = patient_of(sent)
-    patient.phone = "07700 900999"
+    patient.phone = "+447400123999"
     patient_update(patient=patient, now=now)
     assert patient_of(sent).email_undeliverable
 
@@ -219,7 +219,7 @@ def test_saving_the_same_address_keeps_the_mark(sent, now):
 def test_a_bounce_arriving_while_staff_edit_the_patient_is_not_lost(sent, now):
     opened_form = patient_of(sent)
     delivery_report_record(event=hard_bounce(), provider="postmark")
-    opened_form.phone = "07700 900999"
+    opened_form.phone = "+447400123999"
     patient_update(patient=opened_form, now=now)
     assert patient_of(sent).email_undeliverable
 

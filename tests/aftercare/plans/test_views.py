@@ -1,14 +1,17 @@
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
-from aftercare.models import AftercarePlan
+from aftercare.delivery.dispatch import dispatch_due
+from aftercare.models import AftercarePlan, DeliveryEvent, DeliveryEventType
 from aftercare.plans.services import plan_create
-from tests.factories import OpeningHoursFactory, TreatmentFactory
+from patients.models import Channel
+from tests.factories import OpeningHoursFactory, StaffMembershipFactory, TreatmentFactory
+from tests.two_factor import verified_client
 
 pytestmark = pytest.mark.django_db
 LONDON = ZoneInfo("Europe/London")
@@ -117,7 +120,7 @@ def test_the_patient_page_lists_reminders_with_status_and_error(practitioner_cli
     page = practitioner_client.get(
         reverse("patients:detail", args=[plan.treatment.patient_id])
     ).content.decode()
-    assert "Reminder emails" in page
+    assert '<h2 class="h5 mt-4">Reminders</h2>' in page
     assert "Failed" in page
     assert "550 mailbox unavailable" in page
 
@@ -222,3 +225,65 @@ def test_the_sent_email_page_allows_exactly_the_emails_own_inline_styles(
     assert f"'sha256-{digest}'" in policy
     assert "unsafe-inline" not in policy
     assert "script-src 'self'" in policy
+
+
+@pytest.fixture
+def sent_text(clinic, smtp_sink):
+    """A reminder text really sent (to the memory transport), and the clinic's copy."""
+    treatment = TreatmentFactory(
+        patient__clinic=clinic,
+        patient__text_consent=True,
+        patient__text_consent_at=datetime(2026, 11, 1, tzinfo=LONDON),
+        performed_at=datetime(2026, 11, 9, 14, 30, tzinfo=LONDON),
+    )
+    plan = plan_create(treatment=treatment)
+    text = plan.reminders.filter(channel=Channel.TEXT).order_by("due_at").first()
+    dispatch_due(now=text.due_at)
+    return text.sent_messages.get()
+
+
+def test_a_sent_text_shows_its_words_with_the_link_masked_and_no_frame(
+    practitioner_client, sent_text, texts_in_memory
+):
+    page = practitioner_client.get(reverse("aftercare:sent_message", args=[sent_text.pk]))
+    html = page.content.decode()
+    assert (
+        f'<pre class="border rounded p-3 bg-white sent-text">{escape(sent_text.text_body)}</pre>'
+        in html
+    )
+    assert "[patient link]" in html
+    assert "<iframe" not in html
+    link = re.search(r"https?://\S+", texts_in_memory[-1].body)[0]
+    assert link not in html
+
+
+def test_a_sent_text_names_the_number_as_the_clinic_dials_it(practitioner_client, sent_text):
+    html = practitioner_client.get(
+        reverse("aftercare:sent_message", args=[sent_text.pk])
+    ).content.decode()
+    assert "<title>Sent text" in html
+    assert '<dd class="col-sm-10">07400 123456</dd>' in html
+
+
+def test_a_sent_text_lists_what_the_phone_network_reported(practitioner_client, sent_text):
+    for minutes, event_type in ((1, DeliveryEventType.SENT), (2, DeliveryEventType.UNDELIVERED)):
+        DeliveryEvent.objects.create(
+            sent_message=sent_text,
+            provider="twilio",
+            event_type=event_type,
+            occurred_at=sent_text.sent_at + timedelta(minutes=minutes),
+            received_at=sent_text.sent_at + timedelta(minutes=minutes),
+            detail="30003" if event_type == DeliveryEventType.UNDELIVERED else "",
+        )
+    html = practitioner_client.get(
+        reverse("aftercare:sent_message", args=[sent_text.pk])
+    ).content.decode()
+    events = html[html.index('id="delivery-events"') :]
+    assert events.index("Sent by the provider") < events.index("Not delivered to the phone")
+    assert "(30003)" in events
+
+
+def test_another_clinics_staff_cannot_read_a_sent_text(sent_text):
+    outsider = verified_client(StaffMembershipFactory().user)
+    page = outsider.get(reverse("aftercare:sent_message", args=[sent_text.pk]))
+    assert page.status_code == 404

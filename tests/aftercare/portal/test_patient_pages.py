@@ -52,7 +52,15 @@ NO_SESSION = "Open your plan from your email"
 CALL_NOW = "Call the clinic now"
 ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 FORM = "application/x-www-form-urlencoded"
-SESSION_PAGES = ["today", "timeline", "warning_signs", "report", "calendar", "unsubscribe"]
+SESSION_PAGES = [
+    "today",
+    "timeline",
+    "warning_signs",
+    "report",
+    "calendar",
+    "unsubscribe",
+    "how_we_remind",
+]
 PLAN_PAGES = ["today", "timeline", "warning_signs", "report"]
 
 
@@ -894,7 +902,7 @@ def test_patient_pages_load_nothing_from_other_hosts(client, clock):
         for body in [r.content.decode()]
     }
     assert external == dict.fromkeys(external, [])
-    assert len(external) == 10
+    assert len(external) == 11
 
 
 def test_the_patient_stylesheet_imports_nothing_from_other_hosts(settings):
