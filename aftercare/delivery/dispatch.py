@@ -36,6 +36,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Protocol, TypeVar
 
 from django.conf import settings
 from django.db import transaction
@@ -64,6 +65,8 @@ DUE = [ReminderStatus.PENDING, ReminderStatus.SENDING]
 
 
 TEXT_COPY_SUBJECT = "Text message"
+# What a channel sends: a rendered email, or a text.
+Message = TypeVar("Message")
 
 
 @dataclass(frozen=True)
@@ -160,36 +163,72 @@ def send_claimed(claim: Claim, *, clock: Callable[[], datetime] = timezone.now) 
     for reminder in reminders:
         reminder.plan = plan_of[reminder.plan_id]
     links = links_current(plans=list(plan_of.values()), now=clock())
+    if claim.channel == Channel.TEXT and not texts_enabled():
+        error = TransportError("texts are not set up", permanent=False, connection_lost=True)
+        _release(reminders, claim, error, clock(), result)
+        return result
     if claim.channel == Channel.TEXT:
-        _send_texts(claim, reminders, links, clock, result)
+        _send_batch(TextSender(), claim, reminders, links, clock, result)
     else:
-        _send_emails(claim, reminders, links, clock, result)
+        _send_batch(EmailSender(), claim, reminders, links, clock, result)
     return result
 
 
-def _send_emails(
+class Sender(Protocol[Message]):
+    """What one channel does its own way in the send loop (EmailSender, TextSender)."""
+
+    noun: str
+
+    def __enter__(self) -> Sender[Message]: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def not_before(self, reminder: Reminder, now: datetime) -> datetime | None: ...
+
+    def build(
+        self, reminder: Reminder, *, plan: Plan, plan_url: str, unsubscribe_url: str
+    ) -> Message: ...
+
+    def send(self, message: Message) -> str: ...
+
+    def refused(self, reminder: Reminder, error: TransportError, now: datetime) -> None: ...
+
+    def copy(
+        self, reminder: Reminder, message: Message, token: str, *, sent_at: datetime
+    ) -> SentMessage: ...
+
+
+def _send_batch(
+    sender: Sender[Message],
     claim: Claim,
     reminders: list[Reminder],
     links: dict[int, PatientLink],
     clock: Callable[[], datetime],
     result: DispatchResult,
 ) -> None:
+    """The one send loop, for emails and texts alike: the checks, fences and records."""
     plans: dict[int, tuple[Plan, str, str, str]] = {}
-    with EmailTransport() as transport:
+    with sender:
         for position, reminder in enumerate(reminders):
             if reminder.plan.superseded_at:
                 result.cancelled += _cancel(reminder, claim, reason="superseded")
+                continue
+            later = sender.not_before(reminder, clock())
+            if later is not None:
+                result.deferred += _put_off(reminder, claim, until=later)
                 continue
             try:
                 if reminder.plan_id not in plans:
                     plans[reminder.plan_id] = _plan_links(reminder.plan, links[reminder.plan_id])
                 plan, token, plan_url, unsubscribe_url = plans[reminder.plan_id]
-                rendered = reminder_email(
+                message = sender.build(
                     reminder, plan=plan, plan_url=plan_url, unsubscribe_url=unsubscribe_url
                 )
             except Exception as error:  # noqa: BLE001 - one bad row must not hold up the rest
-                logger.exception("reminder %s: cannot build its email", reminder.pk)
-                problem = TransportError(f"cannot build the email: {error!r}", permanent=True)
+                logger.exception("reminder %s: cannot build its %s", reminder.pk, sender.noun)
+                problem = TransportError(
+                    f"cannot build the {sender.noun}: {error!r}", permanent=True
+                )
                 _record_failure(reminder, claim, problem, clock(), result)
                 continue
             if clock() >= claim.lease_expires_at:
@@ -200,83 +239,108 @@ def _send_emails(
                 result.cancelled += _cancel(reminder, claim, reason="no consent")
                 continue
             try:
-                provider_message_id = transport.send(rendered.message)
+                provider_message_id = sender.send(message)
             except TransportError as error:
                 if error.connection_lost:
                     _release(reminders[position:], claim, error, clock(), result)
                     break
                 _record_failure(reminder, claim, error, clock(), result)
+                sender.refused(reminder, error, clock())
                 continue
-            copy = copy_of(reminder, rendered, token, sent_at=clock())
+            copy = sender.copy(reminder, message, token, sent_at=clock())
             copy.provider_message_id = provider_message_id
             _record_sent(reminder, claim, copy)
             result.sent += 1
 
 
-def _send_texts(
-    claim: Claim,
-    reminders: list[Reminder],
-    links: dict[int, PatientLink],
-    clock: Callable[[], datetime],
-    result: DispatchResult,
-) -> None:
-    """The email loop's steps, for texts: the same checks, fences and records."""
-    if not texts_enabled():
-        error = TransportError("texts are not set up", permanent=False, connection_lost=True)
-        _release(reminders, claim, error, clock(), result)
-        return
-    transport = text_transport()
-    plans: dict[int, tuple[Plan, str, str, str]] = {}
-    try:
-        for position, reminder in enumerate(reminders):
-            if reminder.plan.superseded_at:
-                result.cancelled += _cancel(reminder, claim, reason="superseded")
-                continue
-            now = clock()
-            texting_starts = reminder.plan.treatment.clinic.text_time(now)
-            if texting_starts > now:
-                result.deferred += _put_off(reminder, claim, until=texting_starts)
-                continue
-            try:
-                if reminder.plan_id not in plans:
-                    plans[reminder.plan_id] = _plan_links(reminder.plan, links[reminder.plan_id])
-                plan, token, plan_url, _ = plans[reminder.plan_id]
-                body = reminder_text(reminder, plan=plan, plan_url=plan_url)
-            except Exception as error:  # noqa: BLE001 - one bad row must not hold up the rest
-                logger.exception("reminder %s: cannot build its text", reminder.pk)
-                problem = TransportError(f"cannot build the text: {error!r}", permanent=True)
-                _record_failure(reminder, claim, problem, clock(), result)
-                continue
-            if clock() >= claim.lease_expires_at:
-                break
-            if not _may_text(reminder, claim):
-                result.cancelled += _cancel(reminder, claim, reason="no consent")
-                continue
-            number = str(reminder.patient.phone)
-            try:
-                provider_message_id = transport.send(OutgoingText(to=number, body=body))
-            except TransportError as error:
-                if error.connection_lost:
-                    _release(reminders[position:], claim, error, clock(), result)
-                    break
-                _record_failure(reminder, claim, error, clock(), result)
-                _recipient_refused(reminder, number, error, clock())
-                continue
-            copy = SentMessage(
-                reminder=reminder,
-                message_id=reminder.message_id,
-                provider_message_id=provider_message_id,
-                to=number,
-                subject=TEXT_COPY_SUBJECT,
-                text_body=masked(body, token),
-                html_body="",
-                headers={},
-                sent_at=clock(),
+class EmailSender:
+    """What the send loop does its own way for emails: the transport, message and copy."""
+
+    noun = "email"
+
+    def __enter__(self) -> EmailSender:
+        self._transport = EmailTransport()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._transport.close()
+
+    def not_before(self, reminder: Reminder, now: datetime) -> datetime | None:
+        """Emails go whenever they are due."""
+        return None
+
+    def build(
+        self, reminder: Reminder, *, plan: Plan, plan_url: str, unsubscribe_url: str
+    ) -> RenderedEmail:
+        return reminder_email(
+            reminder, plan=plan, plan_url=plan_url, unsubscribe_url=unsubscribe_url
+        )
+
+    def send(self, message: RenderedEmail) -> str:
+        return self._transport.send(message.message)
+
+    def refused(self, reminder: Reminder, error: TransportError, now: datetime) -> None:
+        """A refused email changes nothing beyond its row (bounces come as reports)."""
+
+    def copy(
+        self, reminder: Reminder, message: RenderedEmail, token: str, *, sent_at: datetime
+    ) -> SentMessage:
+        return copy_of(reminder, message, token, sent_at=sent_at)
+
+
+class TextSender:
+    """What the send loop does its own way for texts: the clinic's texting hours, the text
+    provider, the copy, and what the provider says about the number."""
+
+    noun = "text"
+
+    def __enter__(self) -> TextSender:
+        self._transport = text_transport()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._transport.close()
+
+    def not_before(self, reminder: Reminder, now: datetime) -> datetime | None:
+        """The next start of the clinic's texting hours, when `now` is outside them."""
+        starts = reminder.plan.treatment.clinic.text_time(now)
+        return starts if starts > now else None
+
+    def build(
+        self, reminder: Reminder, *, plan: Plan, plan_url: str, unsubscribe_url: str
+    ) -> OutgoingText:
+        body = reminder_text(reminder, plan=plan, plan_url=plan_url)
+        return OutgoingText(to=str(reminder.patient.phone), body=body)
+
+    def send(self, message: OutgoingText) -> str:
+        return self._transport.send(message)
+
+    def refused(self, reminder: Reminder, error: TransportError, now: datetime) -> None:
+        """The provider said the number replied STOP, or cannot get texts: act on it for
+        every text still to come, not just this one."""
+        number = str(reminder.patient.phone)
+        if error.recipient_problem == "opted_out":
+            texts_stop_for_patient(
+                patient=reminder.patient, source=ConsentSource.TEXT_STOP, now=now
             )
-            _record_sent(reminder, claim, copy)
-            result.sent += 1
-    finally:
-        transport.close()
+        elif error.recipient_problem == "invalid":
+            phone_mark_undeliverable(
+                patient=reminder.patient, number=number, reason=TextProblem.INVALID, now=now
+            )
+
+    def copy(
+        self, reminder: Reminder, message: OutgoingText, token: str, *, sent_at: datetime
+    ) -> SentMessage:
+        return SentMessage(
+            reminder=reminder,
+            message_id=reminder.message_id,
+            to=message.to,
+            subject=TEXT_COPY_SUBJECT,
+            text_body=masked(message.body, token),
+            html_body="",
+            headers={},
+            sent_at=sent_at,
+        )
 
 
 def dispatch_due(
@@ -338,31 +402,27 @@ def _held(claim: Claim, rows: ReminderQuerySet) -> ReminderQuerySet:
     return rows.filter(lease_token=claim.lease_token, status=ReminderStatus.SENDING)
 
 
+# Per channel: the patient's consent, their address or number, and its "undeliverable" mark.
+_RECIPIENT_FIELDS = {
+    Channel.EMAIL: ("email_consent", "email", "email_undeliverable_at"),
+    Channel.TEXT: ("text_consent", "phone", "phone_undeliverable_at"),
+}
+
+
 def _may_send(reminder: Reminder, claim: Claim) -> bool:
-    """Read right before the send: the row is still ours, its patient still consents
-    and the address has not bounced."""
+    """Read right before the send: the row is still ours, its patient still consents to
+    this channel, and the address or number is there and has not been refused."""
+    consent, address, undeliverable = _RECIPIENT_FIELDS[Channel(reminder.channel)]
     return (
         _held(claim, Reminder.objects.filter(pk=reminder.pk))
         .filter(
-            patient__email_consent=True,
-            patient__erased_at__isnull=True,
-            patient__email_undeliverable_at__isnull=True,
+            **{
+                f"patient__{consent}": True,
+                f"patient__{undeliverable}__isnull": True,
+                "patient__erased_at__isnull": True,
+            }
         )
-        .exclude(patient__email="")
-        .exists()
-    )
-
-
-def _may_text(reminder: Reminder, claim: Claim) -> bool:
-    """As _may_send, for a text: the patient still agrees to texts at a working number."""
-    return (
-        _held(claim, Reminder.objects.filter(pk=reminder.pk))
-        .filter(
-            patient__text_consent=True,
-            patient__erased_at__isnull=True,
-            patient__phone_undeliverable_at__isnull=True,
-        )
-        .exclude(patient__phone="")
+        .exclude(**{f"patient__{address}": ""})
         .exists()
     )
 
@@ -372,19 +432,6 @@ def _put_off(reminder: Reminder, claim: Claim, *, until: datetime) -> int:
     return _finish(
         reminder, claim, status=ReminderStatus.PENDING, lease_token=None, next_attempt_at=until
     )
-
-
-def _recipient_refused(
-    reminder: Reminder, number: str, error: TransportError, now: datetime
-) -> None:
-    """The provider said the number replied STOP, or cannot get texts: act on it for every
-    text still to come, not just this one."""
-    if error.recipient_problem == "opted_out":
-        texts_stop_for_patient(patient=reminder.patient, source=ConsentSource.TEXT_STOP, now=now)
-    elif error.recipient_problem == "invalid":
-        phone_mark_undeliverable(
-            patient=reminder.patient, number=number, reason=TextProblem.INVALID, now=now
-        )
 
 
 def _finish(reminder: Reminder, claim: Claim, **changes: object) -> int:
