@@ -295,3 +295,21 @@ class CeleryProcesses:
             for process in self.started
             if process.popen is not None
         )
+
+
+# The fault tests' workers (tests/aftercare/delivery/test_dispatch_faults.py and
+# test_text_dispatch_faults.py, fixture `celery_processes` in that folder's conftest):
+# small batches, short leases and retries, and a broker on a Redis database of their own,
+# flushed (FLUSHDB) before each test: workers of other test runs on the same server cannot
+# take a test's beat ticks, and nothing left from an earlier test (a dead worker's unacked
+# task) is replayed.
+FAULT_BATCH_SIZE = 20
+FAULT_BROKER_DB = 11
+FAULT_REMINDER_SETTINGS = {
+    "REMINDER_DISPATCH_INTERVAL": "1",
+    "REMINDER_BATCH_SIZE": str(FAULT_BATCH_SIZE),
+    "REMINDER_LEASE_SECONDS": "5",
+    "REMINDER_RETRY_BASE_SECONDS": "1",
+    "REMINDER_RETRY_MAX_SECONDS": "2",
+    "TEXT_TIMEOUT_SECONDS": "5",
+}

@@ -23,7 +23,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from unittest import mock
 
 import psycopg
@@ -38,7 +37,9 @@ from aftercare.models import Reminder, ReminderStatus, SentMessage
 from aftercare.plans.services import plan_create
 from aftercare.tasks import send_plan_reminders_now
 from patients.models import Patient
-from tests.celery_processes import CeleryProcesses, celery_env, redis_url_on_db
+from tests.celery_processes import FAULT_BATCH_SIZE as BATCH_SIZE
+from tests.celery_processes import FAULT_BROKER_DB as BROKER_DB
+from tests.celery_processes import redis_url_on_db
 from tests.factories import PatientFactory, TreatmentFactory
 from tests.smtp_sink import SmtpSink
 
@@ -50,12 +51,7 @@ pytestmark = [
 
 N = 200
 OUTAGE_SECONDS = 20
-# The broker's own Redis database, flushed before each test: workers of other test runs
-# on the same server (database 0, queue "celery") cannot take this test's beat ticks,
-# and nothing left over from an earlier test (a dead worker's unacked task) is replayed.
-BROKER_DB = 11
 PATIENTS = 8
-BATCH_SIZE = 20
 DELIVERY_TIMEOUT = 90.0
 
 
@@ -189,41 +185,6 @@ def assert_one_copy_each(due: Due) -> None:
         raise MissingCopy(f"{len(missing)} sent reminder(s) have no SentMessage copy: {missing}")
     assert set(copies) == due.message_ids
     assert set(copies.values()) == {1}
-
-
-@pytest.fixture
-def celery_processes(tmp_path: Path) -> Iterator[Callable[..., CeleryProcesses]]:
-    """Make the test's CeleryProcesses (mail to `sink`); every process is stopped afterwards.
-
-    The logs' tails are printed at teardown: pytest shows them when the test fails.
-    """
-    broker_url = redis_url_on_db(settings.REDIS_URL, BROKER_DB)
-    redis.Redis.from_url(broker_url).flushdb()
-    made: list[CeleryProcesses] = []
-
-    def make(sink: SmtpSink, **overrides: str) -> CeleryProcesses:
-        reminder_settings = {
-            "REMINDER_DISPATCH_INTERVAL": "1",
-            "REMINDER_BATCH_SIZE": str(BATCH_SIZE),
-            "REMINDER_LEASE_SECONDS": "5",
-            "REMINDER_RETRY_BASE_SECONDS": "1",
-            "REMINDER_RETRY_MAX_SECONDS": "2",
-        }
-        env = celery_env(
-            email_url=sink.url,
-            var_dir=tmp_path,
-            broker_url=broker_url,
-            **(reminder_settings | overrides),
-        )
-        processes = CeleryProcesses(env=env, folder=tmp_path)
-        made.append(processes)
-        return processes
-
-    yield make
-    # Before the database flush of this transactional test: nothing may still hold rows.
-    for processes in made:
-        processes.stop_all()
-        print(processes.report())
 
 
 @pytest.fixture

@@ -25,13 +25,10 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from http.cookiejar import CookieJar
-from pathlib import Path
 from unittest import mock
 from zoneinfo import ZoneInfo
 
 import pytest
-import redis
-from django.conf import settings
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -55,12 +52,8 @@ from tests.aftercare.delivery.twilio_api import (
     success,
     twilio_api,
 )
-from tests.celery_processes import (
-    TWILIO_SENDER,
-    CeleryProcesses,
-    celery_env,
-    redis_url_on_db,
-)
+from tests.celery_processes import FAULT_BATCH_SIZE as BATCH_SIZE
+from tests.celery_processes import TWILIO_SENDER, CeleryProcesses, celery_env
 from tests.factories import (
     ClinicFactory,
     PatientFactory,
@@ -76,10 +69,6 @@ pytestmark = [
 
 N = 60
 PATIENTS = 6
-BATCH_SIZE = 20
-# The broker's own Redis database, flushed before each test (see test_dispatch_faults):
-# beat's ticks of another run cannot reach these workers, nor a dead worker's task these.
-BROKER_DB = 15
 DELIVERY_TIMEOUT = 30.0
 OUTAGE_SECONDS = 6
 ARRIVAL_SECONDS = 15
@@ -208,41 +197,6 @@ def assert_texted(api: TwilioApi, due: dict[int, str], *, duplicates_allowed: in
 def twilio() -> Iterator[TwilioApi]:
     with twilio_api() as api:
         yield api
-
-
-@pytest.fixture
-def celery_processes(tmp_path: Path) -> Iterator[Callable[..., CeleryProcesses]]:
-    """Make the test's CeleryProcesses (texts to `api`); every process is stopped afterwards,
-    and their logs' tails printed (pytest shows them when the test fails)."""
-    broker_url = redis_url_on_db(settings.REDIS_URL, BROKER_DB)
-    redis.Redis.from_url(broker_url).flushdb()
-    made: list[CeleryProcesses] = []
-
-    def make(api: TwilioApi, **overrides: str) -> CeleryProcesses:
-        reminder_settings = {
-            "REMINDER_DISPATCH_INTERVAL": "1",
-            "REMINDER_BATCH_SIZE": str(BATCH_SIZE),
-            "REMINDER_LEASE_SECONDS": "5",
-            "REMINDER_RETRY_BASE_SECONDS": "1",
-            "REMINDER_RETRY_MAX_SECONDS": "2",
-            "TEXT_TIMEOUT_SECONDS": "5",
-        }
-        env = celery_env(
-            # No email is due in these tests: nothing listens there.
-            email_url="smtp://127.0.0.1:9",
-            var_dir=tmp_path,
-            broker_url=broker_url,
-            twilio=api,
-            **(reminder_settings | overrides),
-        )
-        processes = CeleryProcesses(env=env, folder=tmp_path)
-        made.append(processes)
-        return processes
-
-    yield make
-    for processes in made:
-        processes.stop_all()
-        print(processes.report())
 
 
 @pytest.fixture
