@@ -27,9 +27,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage, Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, quote
+
+from tests.local_server import LocalServer, QuietServer
 
 PROVIDERS = ("postmark", "mailgun", "sendgrid", "brevo", "ses")
 MAILGUN_DOMAIN = "mg.clinic.example"
@@ -157,52 +159,17 @@ def sent_email(request: ApiRequest) -> SentEmail:
     raise ValueError(f"not a send request: {request.method} {request.path}")
 
 
-class ProviderApi:
+class ProviderApi(LocalServer):
     """The server. Use as a context manager, or start()/stop()."""
 
     def __init__(self) -> None:
+        super().__init__(_Handler)
         self._lock = threading.Lock()
         self._requests: list[ApiRequest] = []
         self._canned: list[Reply] = []
         self._always: Reply | None = None
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     # Running
-
-    def start(self) -> ProviderApi:
-        self._server = _Server(("127.0.0.1", self.port), _Handler)
-        self._server.api = self
-        self.port = self._server.server_address[1]
-        # A short poll: stop() (and so refuse_connections) returns within 50 ms.
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-            self._server = self._thread = None
-
-    def __enter__(self) -> ProviderApi:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def refuse_connections(self) -> None:
-        """Stop listening: clients get 'connection refused' until accept_connections()."""
-        self.stop()
-
-    def accept_connections(self) -> None:
-        """Listen again, on the same port."""
-        if self._server is None:
-            self.start()
 
     # Configuring clients
 
@@ -291,17 +258,8 @@ def _success(request: ApiRequest) -> Reply:
     return json_reply(200, {"MessageId": request.message_id}, {"x-amzn-RequestId": stamp})
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    api: ProviderApi
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # A client that gave up waiting (time-out tests) closed its end: not an error here.
-        pass
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: QuietServer
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)

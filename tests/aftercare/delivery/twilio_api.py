@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.message import Message
 from email.utils import format_datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -60,6 +60,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
+
+from tests.local_server import LocalServer, QuietServer
 
 API_VERSION = "2010-04-01"
 DEFAULT_ACCOUNT_SID = "AC0123456789abcdef0123456789abcdef"
@@ -264,7 +266,7 @@ def _rfc2822(moment: datetime) -> str:
     return format_datetime(moment.replace(microsecond=0))
 
 
-class TwilioApi:
+class TwilioApi(LocalServer):
     """The server. Use as a context manager, or start()/stop()."""
 
     def __init__(
@@ -272,6 +274,7 @@ class TwilioApi:
     ) -> None:
         self.account_sid = account_sid
         self.auth_token = auth_token
+        super().__init__(_Handler)
         self._lock = threading.Lock()
         self._requests: list[TwilioRequest] = []
         self._messages: dict[str, dict[str, Any]] = {}
@@ -279,45 +282,8 @@ class TwilioApi:
         self._canned: list[Reply] = []
         self._for_number: dict[str, Reply] = {}
         self._always: Reply | None = None
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-        self.port = 0
 
     # Running
-
-    def start(self) -> TwilioApi:
-        server = _Server(("127.0.0.1", self.port), _Handler)
-        server.api = self
-        self.port = server.server_address[1]
-        # A short poll: stop() (and so refuse_connections) returns within 50 ms.
-        thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        thread.start()
-        self._server, self._thread = server, thread
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None and self._thread is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._thread.join()
-        self._server = self._thread = None
-
-    def __enter__(self) -> TwilioApi:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def refuse_connections(self) -> None:
-        """Stop listening: clients get 'connection refused' until accept_connections()."""
-        self.stop()
-
-    def accept_connections(self) -> None:
-        """Listen again, on the same port."""
-        if self._server is None:
-            self.start()
 
     # Configuring clients
 
@@ -542,17 +508,8 @@ def _fill_to(reply: Reply, to: str) -> Reply:
     return Reply(reply.status, data, reply.headers, reply.delay, reply.normal)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    api: TwilioApi
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        # A client that gave up waiting (time-out tests) closed its end: not an error here.
-        pass
-
-
 class _Handler(BaseHTTPRequestHandler):
-    server: _Server
+    server: QuietServer
 
     def do_POST(self) -> None:  # noqa: N802
         length = int(self.headers.get("Content-Length") or 0)
