@@ -393,5 +393,7 @@ LOGGING = {
     "loggers": {
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # The Twilio SDK logs every request's lines at INFO: only its warnings are wanted.
+        "twilio": {"level": "WARNING"},
     },
 }
