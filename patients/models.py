@@ -4,6 +4,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -84,15 +85,18 @@ class Channel(models.TextChoices):
 
 
 class PatientQuerySet(models.QuerySet["Patient"]):
-    def search(self, text: str) -> PatientQuerySet:
+    def search(self, text: str, *, region: str = "") -> PatientQuerySet:
         """Patients matching every word as a fragment of a name, email or phone.
 
+        A whole phone number typed the way people say it in `region` ("07400 123456" in
+        GB) is looked up in the E.164 form numbers are stored in.
         On PostgreSQL each `icontains` (UPPER(col) LIKE UPPER('%word%')) is served by a
         trigram GIN index on UPPER(col) (patients migration 0002) for words of three or
         more characters.
         """
+        number = _phone_number_in(text, region)
         query = Q()
-        for word in text.split():
+        for word in [number] if number else text.split():
             query &= (
                 Q(first_name__icontains=word)
                 | Q(last_name__icontains=word)
@@ -100,6 +104,19 @@ class PatientQuerySet(models.QuerySet["Patient"]):
                 | Q(phone__icontains=word)
             )
         return self.filter(query)
+
+
+def _phone_number_in(text: str, region: str) -> str:
+    """`text` in E.164 form if it is a valid phone number read in `region`, else ""."""
+    if not any(character.isdigit() for character in text):
+        return ""
+    try:
+        number = phonenumbers.parse(text, region or None)
+    except phonenumbers.NumberParseException:
+        return ""
+    if not phonenumbers.is_valid_number(number):
+        return ""
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 class Patient(models.Model):

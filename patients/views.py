@@ -39,7 +39,7 @@ def patient_list(request: StaffRequest) -> HttpResponse:
     query = search.cleaned_data["q"]
     patients = Patient.objects.filter(clinic=request.membership.clinic, erased_at__isnull=True)
     if query:
-        patients = patients.search(query)
+        patients = patients.search(query, region=request.membership.clinic.country_code)
     # get_page() turns a missing, non-numeric or out-of-range page number into a real page.
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(request.GET.get("page"))
     context = {"search": search, "page": page, "query": query}

@@ -83,6 +83,20 @@ def test_search_matches_every_word_across_name_email_and_phone():
     assert list(Patient.objects.search("ana 900555")) == [match]
 
 
+@pytest.mark.django_db
+def test_search_finds_a_mobile_typed_as_people_say_it_in_the_clinics_country():
+    match = PatientFactory(phone="+447400123987")
+    PatientFactory(clinic=match.clinic, phone="+447400123988")
+    assert list(Patient.objects.search("07400 123987", region="GB")) == [match]
+    assert list(Patient.objects.search("+44 7400 123 987")) == [match]
+
+
+@pytest.mark.django_db
+def test_search_for_a_number_that_is_not_a_whole_phone_number_matches_fragments():
+    match = PatientFactory(phone="+447400123987")
+    assert list(Patient.objects.search("123987", region="GB")) == [match]
+
+
 VISIT_NOON = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
 

@@ -27,6 +27,13 @@ def test_the_list_filters_by_search_text(practitioner_client, clinic):
     assert [p.last_name for p in response.context["page"].object_list] == ["Rahman"]
 
 
+def test_the_list_finds_a_mobile_typed_in_the_clinics_national_form(practitioner_client, clinic):
+    PatientFactory(clinic=clinic, last_name="Rahman", phone="+447400123987")
+    PatientFactory(clinic=clinic, last_name="Bello", phone="+447400123988")
+    response = practitioner_client.get(reverse("patients:list"), {"q": "07400 123987"})
+    assert [p.last_name for p in response.context["page"].object_list] == ["Rahman"]
+
+
 def test_creating_a_patient_files_them_under_the_staff_clinic(practitioner_client, clinic):
     response = practitioner_client.post(
         reverse("patients:create"),
